@@ -1,0 +1,227 @@
+"""Transmission-gate sample-and-hold on a MIM capacitor: the example block that proves the block contract
+(netlist -> calibration -> artifact -> numba model -> validation on held-out points).
+
+Model of one sample (SI units, V):
+
+    v_hold = v_in + ε(v_in) + σ_mm(v_in)·z₁ + sqrt(k·T / C_hold)·z₂,    z₁, z₂ ~ N(0, 1)
+
+ε is the charge-injection / clock-feed-through error of the transmission gate (LUT from nominal SPICE on
+the fit grid, linear interpolation), σ_mm the instance-to-instance spread from switch and capacitor
+mismatch (LUT from 200-sample Monte Carlo at the Monte Carlo corner), and the last term the kT/C sampling
+noise of the hold capacitor (temporal; SPICE transient Monte Carlo does not contain it, so validation
+compares with it switched off). Modes, as in the LeCA training modalities: ``ideal`` (v_hold = v_in),
+``hard`` (+ ε) and ``noisy`` (+ ε + random terms).
+
+Energy per sample (J): E(v_in) = e₀ + e₁·v_in + e₂·v_in², a least-squares fit to ∫VDD·I_VDD dt over one
+10 ns sample period (the clock drivers' switching; the input driver's charge belongs to the upstream
+buffer's budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from circuitsim import config
+from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
+from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
+from circuitsim.spice.analyses import apply_point, transient
+from circuitsim.spice.measure import settling_time_s, supply_energy_J
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+
+# Timing of netlists/sample_hold.cir (s)
+T_TRACK_START_S = 0.5e-9
+T_TRACK_END_S = 4.9e-9
+T_READ_S = 9.5e-9
+T_PERIOD_S = 10e-9
+TRAN_STEP_S = 10e-12
+#: Settling tolerance for the latency figure: half an 8-bit LSB over 1.8 V (V).
+SETTLE_TOL_V = 0.5 * 1.8 / 256
+
+
+@dataclass(frozen=True)
+class SampleHoldParams:
+    """Model parameters. ``c_hold_f``: hold capacitance (F), 2 fF/µm²·(7.15 µm)² for the 7×7 µm MIM;
+    ``temperature_k``: for kT/C (K); ``mode``: ideal | hard | noisy; ``thermal_noise``: include kT/C."""
+
+    c_hold_f: float = 2e-15 * 7.15**2
+    temperature_k: float = 300.15
+    mode: str = "noisy"
+    thermal_noise: bool = True
+
+    @property
+    def thermal_sigma_v(self) -> float:
+        """sqrt(k·T / C_hold)  [V rms]."""
+        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_hold_f))
+
+
+@dataclass(frozen=True)
+class SampleHoldLut:
+    """Calibrated tables: grid (V), error ε (V) and mismatch σ (V) on it, energy coefficients (J, J/V, J/V²)."""
+
+    x_v: np.ndarray
+    error_v: np.ndarray
+    sigma_v: np.ndarray
+    energy_coeffs: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "SampleHoldLut":
+        return cls(np.ascontiguousarray(arrays["lut_x_V"], float), np.ascontiguousarray(arrays["lut_error_V"], float),
+                   np.ascontiguousarray(arrays["lut_sigma_V"], float), np.asarray(arrays["energy_coeffs"], float))
+
+
+def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> SampleHoldLut:
+    """The committed calibration of this block at one operating point (hash-checked)."""
+    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
+    from circuitsim.config import project_root
+    from circuitsim.sweep.artifacts import load_artifact
+
+    root = Path(root) if root else project_root() / "calibration"
+    return SampleHoldLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "sample_hold"))
+                                     .arrays(MODEL_FILE))
+
+
+# -- kernel and reference ---------------------------------------------------------------------------
+@njit(fastmath=config.FASTMATH, cache=True)
+def _sample_hold_kernel(v_in_v, x_v, error_v, sigma_v, thermal_sigma_v, z_mismatch, z_thermal, mode, out_v):
+    for i in range(v_in_v.size):
+        v = v_in_v[i]
+        if mode == 0:
+            out_v[i] = v
+            continue
+        y = v + interp_linear(v, x_v, error_v)
+        if mode == 2:
+            y += interp_linear(v, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
+        out_v[i] = y
+
+
+def _draws(shape, params: SampleHoldParams, rng: np.random.Generator):
+    """Standard normals for the mismatch and thermal terms (zeros when the mode has no noise)."""
+    if params.mode != "noisy":
+        return np.zeros(shape), np.zeros(shape)
+    z_mm = rng.standard_normal(shape)
+    z_th = rng.standard_normal(shape) if params.thermal_noise else np.zeros(shape)
+    return z_mm, z_th
+
+
+def _validated(v_in_v, lut: SampleHoldLut, params: SampleHoldParams) -> np.ndarray:
+    if params.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {params.mode!r}")
+    v = np.ascontiguousarray(v_in_v, dtype=float)
+    check_range("v_in", v, lut.x_v[0], lut.x_v[-1], "V")
+    return v
+
+
+def sample_hold(v_in_v, lut: SampleHoldLut, params: SampleHoldParams = SampleHoldParams(),
+                rng: np.random.Generator | None = None) -> np.ndarray:
+    """Held voltage for each input (V); numba kernel. Draws come from ``rng`` (required in noisy mode)."""
+    v = _validated(v_in_v, lut, params)
+    if params.mode == "noisy" and rng is None:
+        raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
+    z_mm, z_th = _draws(v.shape, params, rng)
+    out = np.empty_like(v)
+    sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
+    _sample_hold_kernel(v.ravel(), lut.x_v, lut.error_v, lut.sigma_v, sigma_th, z_mm.ravel(), z_th.ravel(),
+                        MODES[params.mode], out.ravel())
+    return out
+
+
+def sample_hold_reference(v_in_v, lut: SampleHoldLut, params: SampleHoldParams = SampleHoldParams(),
+                          rng: np.random.Generator | None = None) -> np.ndarray:
+    """Plain NumPy oracle of :func:`sample_hold` (same draws for the same ``rng`` state)."""
+    v = _validated(v_in_v, lut, params)
+    z_mm, z_th = _draws(v.shape, params, rng)
+    if params.mode == "ideal":
+        return v.copy()
+    out = v + np.interp(v, lut.x_v, lut.error_v)
+    if params.mode == "noisy":
+        sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
+        out = out + np.interp(v, lut.x_v, lut.sigma_v) * z_mm + sigma_th * z_th
+    return out
+
+
+def sample_hold_energy_J(v_in_v, lut: SampleHoldLut) -> np.ndarray:
+    """Energy per sample from VDD (J): e₀ + e₁·v_in + e₂·v_in²."""
+    return eval_polynomial(lut.energy_coeffs, v_in_v)
+
+
+# -- calibration (the block contract) ---------------------------------------------------------------
+def simulate(session, task) -> dict:
+    """SPICE task: one transient per input point (and per Monte Carlo seed) inside one loaded deck."""
+    x = np.asarray(task.inputs, float)
+    if task.seeds:
+        out = np.empty((len(task.seeds), x.size))
+        for s, seed in enumerate(task.seeds):
+            for j, v in enumerate(x):
+                apply_point(session, seed, vin_v=v)
+                out[s, j] = _held_value(session, v)
+        return {"out_V": out}
+    out, energy, latency = (np.empty(x.size) for _ in range(3))
+    for j, v in enumerate(x):
+        apply_point(session, vin_v=v)
+        wave = transient(session, TRAN_STEP_S, T_PERIOD_S, ["hold", "vdd#branch"], point=f"vin_v={v:g}")
+        t, hold = wave["time_s"].to_numpy(), wave["v_hold_V"].to_numpy()
+        out[j] = np.interp(T_READ_S, t, hold)
+        energy[j] = supply_energy_J(t, wave["i_vdd_A"].to_numpy(), session.deck_param("vdd_v"), (0.0, T_PERIOD_S))
+        latency[j] = settling_time_s(t, hold, T_TRACK_START_S, SETTLE_TOL_V, t_end_s=T_TRACK_END_S)
+    return {"out_V": out, "energy_J": energy, "latency_s": latency}
+
+
+def _held_value(session, v) -> float:
+    wave = transient(session, TRAN_STEP_S, T_PERIOD_S, ["hold"], point=f"vin_v={v:g}")
+    return float(np.interp(T_READ_S, wave["time_s"].to_numpy(), wave["v_hold_V"].to_numpy()))
+
+
+def fit(data) -> Fit:
+    """LUT of ε and σ on the fit grid; quadratic energy model; worst-case settling as latency."""
+    x = data.fit_x
+    arrays = {
+        "lut_x_V": x,
+        "lut_error_V": data.nominal_fit["out_V"] - x,
+        "lut_sigma_V": sigma_per_point(data.mc_fit["out_V"]) if data.mc_fit else np.zeros_like(x),
+        "energy_coeffs": fit_polynomial(x, data.nominal_fit["energy_J"], 2),
+    }
+    latency = float(np.nanmax(data.nominal_fit["latency_s"]))
+    energy = float(np.mean(data.nominal_fit["energy_J"]))
+    notes = {
+        "energy": "mean over the fit grid of the VDD energy of one 10 ns sample (clock drivers + gates)",
+        "latency": f"worst-case track settling to {SETTLE_TOL_V * 1e3:.2f} mV over the fit grid",
+        "sigma": f"mismatch sigma from Monte Carlo at {data.mc_point}" if data.mc_fit else "no Monte Carlo",
+    }
+    return Fit(arrays, energy, latency, notes)
+
+
+def validation_model(arrays, x, rng, n_samples) -> Prediction:
+    """The model under test: hard-mode mean; noisy-mode samples without kT/C (SPICE MC is mismatch only)."""
+    lut = SampleHoldLut.from_arrays(arrays)
+    mean = sample_hold(x, lut, SampleHoldParams(mode="hard"))
+    noisy = SampleHoldParams(mode="noisy", thermal_noise=False)
+    samples = np.stack([sample_hold(x, lut, noisy, rng) for _ in range(n_samples)])
+    return Prediction(mean, samples, sample_hold_energy_J(x, lut))
+
+
+FIT_GRID = tuple(np.round(np.arange(0.1, 1.7001, 0.1), 6))
+HOLDOUT_GRID = tuple(np.round(np.arange(0.15, 1.6501, 0.1), 6))
+
+SPEC = BlockSpec(
+    name="sample_hold",
+    netlist="sample_hold",
+    summary="transmission-gate sample-and-hold on a 102 fF MIM capacitor (example block)",
+    input_label="v_in_V",
+    fit_grid=FIT_GRID,
+    holdout_grid=HOLDOUT_GRID,
+    simulate=simulate,
+    fit=fit,
+    model=validation_model,
+    output_bits=8,
+    full_scale_v=(0.0, 1.8),
+    resolution_note="8-bit imaging path, full scale 0..1.8 V (LSB 7.03 mV)",
+    mc_batch=50,
+    action="sample",
+)

@@ -1,0 +1,74 @@
+"""The block contract. A block plugs into ``circuitsim calibrate`` / ``validate`` by declaring a
+:class:`BlockSpec` in its own module: netlist, fit grid and held-out grid, the SPICE task function, the
+fit, the behavioral model under test, and the resolution it is judged at.
+
+``simulate(session, task)`` returns, per input point, at least ``out_V`` (the block's output), and for
+nominal tasks ``energy_J`` (per operation) and ``latency_s``; Monte Carlo tasks return ``out_V`` with
+shape (samples, points).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    name: str
+    netlist: str
+    summary: str
+    input_label: str
+    fit_grid: tuple
+    holdout_grid: tuple
+    simulate: Callable
+    fit: Callable
+    model: Callable
+    output_bits: int
+    full_scale_v: tuple[float, float]
+    resolution_note: str
+    mc_batch: int = 50
+    action: str = "op"
+
+    @property
+    def lsb_v(self) -> float:
+        """One LSB at the block's judged resolution: full-scale range / 2^bits  [V]."""
+        lo, hi = self.full_scale_v
+        return (hi - lo) / 2 ** self.output_bits
+
+
+@dataclass
+class CalibrationData:
+    """The SPICE results one fit sees: nominal runs at this corner, Monte Carlo at the MC corner."""
+
+    block: str
+    corner: str
+    temp_c: float
+    fit_x: np.ndarray
+    holdout_x: np.ndarray
+    nominal_fit: dict
+    nominal_holdout: dict
+    mc_fit: dict | None = None
+    mc_holdout: dict | None = None
+    mc_point: str = ""
+
+
+@dataclass
+class Fit:
+    """What a fit produces: model arrays (saved as ``model.npz``) and the per-action budget."""
+
+    arrays: dict
+    energy_J: float
+    latency_s: float
+    notes: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prediction:
+    """The behavioral model at a set of inputs: mean transfer, Monte Carlo-like samples and energy."""
+
+    mean_v: np.ndarray
+    samples_v: np.ndarray | None
+    energy_J: np.ndarray

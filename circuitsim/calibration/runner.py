@@ -1,0 +1,180 @@
+"""``circuitsim calibrate``: plan the SPICE tasks of each block (corner x temperature x Monte Carlo
+batch), run them through an executor with the resumable cache, fit, and write one artifact per
+(block, corner, temperature) under ``<out>/<technology>/<corner>_<temp>C/<block>/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim import __version__
+from circuitsim.calibration.contract import BlockSpec, CalibrationData
+from circuitsim.errors import CircuitsimError
+from circuitsim.spice.analyses import sample_seeds
+from circuitsim.spice.netlist import load_netlist
+from circuitsim.sweep.artifacts import (
+    command_line,
+    json_bytes,
+    npz_bytes,
+    run_date,
+    software_versions,
+    write_artifact,
+)
+from circuitsim.sweep.cache import TaskCache
+from circuitsim.sweep.executors import run_tasks
+from circuitsim.sweep.tasks import Task
+from circuitsim.technology import Technology
+
+MODEL_FILE, SPICE_FILE, ENERGY_FILE = "model.npz", "spice.npz", "energy.json"
+
+
+def point_name(corner: str, temp_c: float) -> str:
+    """Directory name of an operating point: ``tt_27C``, ``tt_-40C``."""
+    return f"{corner}_{temp_c:g}C"
+
+
+def artifact_dir(root: Path, technology: str, corner: str, temp_c: float, block: str) -> Path:
+    return Path(root) / technology / point_name(corner, temp_c) / block
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a calibration will run: operating points, the Monte Carlo point and sample count, seed."""
+
+    points: tuple[tuple[str, float], ...]
+    mc_point: tuple[str, float] | None
+    mc_samples: int
+    seed: int
+
+
+def make_plan(technology: Technology, corners=None, temps=None, mc_samples: int = 200, seed: int = 1) -> Plan:
+    """The technology's default plan, or the product of the given corners and temperatures.
+
+    Monte Carlo runs at the technology's MC point (tt, 27 C for sky130) when that point is planned.
+    """
+    if corners is None and temps is None:
+        points = technology.calibration_points
+    else:
+        corners = corners or [technology.monte_carlo_point[0]]
+        temps = temps or [technology.nominal_temperature_c]
+        points = tuple((c, float(t)) for c in corners for t in temps)
+    for corner, temp in points:
+        technology.corner(corner)
+        technology.check_temperature(temp)
+    if mc_samples < 0 or mc_samples == 1:
+        raise CircuitsimError(f"--mc must be 0 (no Monte Carlo) or at least 2 samples, got {mc_samples}")
+    mc_point = technology.monte_carlo_point if technology.monte_carlo_point in points else None
+    if mc_point is None and mc_samples and len(points) == 1:
+        mc_point = points[0]  # a single-point run (e.g. --corners ss) gets its own Monte Carlo
+    return Plan(tuple(points), mc_point if mc_samples else None, mc_samples, int(seed))
+
+
+def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task]:
+    """Nominal tasks at every point; Monte Carlo batches (fit and held-out seed streams) at the MC point."""
+    netlist = load_netlist(spec.netlist)
+    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    common = dict(block=spec.name, simulate=spec.simulate, netlist=str(netlist.path),
+                  netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256)
+    grid = tuple(spec.fit_grid) + tuple(spec.holdout_grid)
+    tasks = [Task(analysis="nominal", corner=c, temp_c=t, mismatch=False, inputs=grid, **common)
+             for c, t in plan.points]
+    if plan.mc_point:
+        corner, temp = plan.mc_point
+        for stream, inputs in (("fit", spec.fit_grid), ("holdout", spec.holdout_grid)):
+            for start in range(0, plan.mc_samples, spec.mc_batch):
+                stop = min(start + spec.mc_batch, plan.mc_samples)
+                tasks.append(Task(analysis=f"mc-{stream}", corner=corner, temp_c=temp, mismatch=True,
+                                  inputs=tuple(inputs), seed=plan.seed, sample_start=start,
+                                  sample_stop=stop, seeds=tuple(sample_seeds(plan.seed, start, stop, stream)),
+                                  **common))
+    return tasks
+
+
+def _stack(results: list[dict]) -> dict:
+    keys = [k for k in results[0] if k != "ngspice_version"]
+    return {k: np.concatenate([r[k] for r in results], axis=0) for k in keys}
+
+
+def _split(result: dict, n_fit: int) -> tuple[dict, dict]:
+    arrays = {k: v for k, v in result.items() if k != "ngspice_version"}
+    return {k: v[:n_fit] for k, v in arrays.items()}, {k: v[n_fit:] for k, v in arrays.items()}
+
+
+def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
+              cache_dir: Path, workers: int = 1, scheduler: str | None = None, progress: bool = True,
+              command: str | None = None) -> list[Path]:
+    """Run (or resume) the calibration of ``specs`` and write their artifacts; returns the artifact dirs."""
+    all_tasks = {spec.name: plan_tasks(spec, technology, plan) for spec in specs}
+    flat = [t for tasks in all_tasks.values() for t in tasks]
+    summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
+                        description="calibrate " + " ".join(all_tasks))
+    by_key = {t.key: r for t, r in zip(flat, summary.results)}
+    written = []
+    for spec in specs:
+        tasks = all_tasks[spec.name]
+        mc = {}
+        for stream in ("fit", "holdout"):
+            batch = [by_key[t.key] for t in tasks if t.analysis == f"mc-{stream}"]
+            mc[stream] = _stack(batch) if batch else None
+        for corner, temp in plan.points:
+            nominal_task = next(t for t in tasks if t.analysis == "nominal" and (t.corner, t.temp_c) == (corner, temp))
+            result = by_key[nominal_task.key]
+            written.append(_write_point(spec, technology, plan, corner, temp, result, mc, out_dir,
+                                        command or command_line()))
+    return written
+
+
+def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, command) -> Path:
+    fit_x = np.asarray(spec.fit_grid, float)
+    holdout_x = np.asarray(spec.holdout_grid, float)
+    nominal_fit, nominal_holdout = _split(result, len(fit_x))
+    at_mc_point = plan.mc_point == (corner, temp)
+    data = CalibrationData(spec.name, corner, temp, fit_x, holdout_x, nominal_fit, nominal_holdout,
+                           mc["fit"], mc["holdout"],
+                           point_name(*plan.mc_point) if plan.mc_point else "")
+    fit = spec.fit(data)
+    spice_arrays = {"fit_x": fit_x, "holdout_x": holdout_x}
+    spice_arrays.update({f"nominal_fit_{k}": v for k, v in nominal_fit.items()})
+    spice_arrays.update({f"nominal_holdout_{k}": v for k, v in nominal_holdout.items()})
+    if at_mc_point:
+        spice_arrays.update({f"mc_fit_{k}": v for k, v in mc["fit"].items()})
+        spice_arrays.update({f"mc_holdout_{k}": v for k, v in mc["holdout"].items()})
+    netlist = load_netlist(spec.netlist)
+    energy = {
+        "component": spec.name,
+        "technology": technology.name,
+        "corner": corner,
+        "temperature_C": temp,
+        "actions": [{"name": spec.action, "energy_J": fit.energy_J, "latency_s": fit.latency_s,
+                     "note": fit.notes.get("energy", "")}],
+    }
+    provenance = {
+        "block": spec.name,
+        "technology": technology.name,
+        "technology_sha256": technology.sha256,
+        "pdk": technology.pdk,
+        "pdk_version": technology.pdk_version(),
+        "corner": corner,
+        "temperature_C": temp,
+        "ngspice_version": str(result["ngspice_version"]),
+        "netlist": f"netlists/{netlist.name}.cir",
+        "netlist_sha256": netlist.sha256,
+        "seed": plan.seed,
+        "mc_samples": plan.mc_samples if at_mc_point else 0,
+        "sigma_source": data.mc_point,
+        "fit_points": len(fit_x),
+        "holdout_points": len(holdout_x),
+        "output_bits": spec.output_bits,
+        "full_scale_V": list(spec.full_scale_v),
+        "software": software_versions(),
+        "circuitsim_version": __version__,
+        "command": command,
+        "date": run_date(),
+        "notes": fit.notes,
+    }
+    files = {MODEL_FILE: npz_bytes(fit.arrays), SPICE_FILE: npz_bytes(spice_arrays), ENERGY_FILE: json_bytes(energy)}
+    target = artifact_dir(out_dir, technology.name, corner, temp, spec.name)
+    write_artifact(target, files, provenance)
+    return target

@@ -1,0 +1,90 @@
+"""``circuitsim validate``: behavioral model vs SPICE on held-out points, from committed artifacts only
+(no ngspice). One record per block and operating point; see SPEC section 6 for the bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim.calibration import metrics
+from circuitsim.calibration.contract import BlockSpec
+from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
+from circuitsim.errors import ArtifactError
+from circuitsim.sweep.artifacts import load_artifact
+
+#: Seed stream of the model's own draws in validation (distinct from every SPICE seed stream).
+MODEL_STREAM = 0x5EED
+
+
+def find_artifacts(root: Path, technology: str, block: str) -> dict[str, Path]:
+    """{point name: artifact dir} for one block, e.g. {'tt_27C': .../tt_27C/sample_hold}."""
+    base = Path(root) / technology
+    found = {p.parent.name: p for p in sorted(base.glob(f"*/{block}")) if p.is_dir()}
+    return dict(sorted(found.items(), key=lambda kv: _point_order(kv[0])))
+
+
+def _point_order(name: str):
+    corner, _, temp = name.rpartition("_")
+    order = {"tt": 0, "ss": 1, "ff": 2, "sf": 3, "fs": 4}
+    return (temp != "27C", order.get(corner, 9), corner, float(temp[:-1]))
+
+
+def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
+    """Model vs SPICE at one operating point, on the held-out grid and held-out Monte Carlo seeds."""
+    artifact = load_artifact(directory)
+    model_arrays = artifact.arrays(MODEL_FILE)
+    spice = artifact.arrays(SPICE_FILE)
+    x = spice["holdout_x"]
+    seed = int(artifact.provenance.get("seed", 0))
+    n_mc = spice["mc_holdout_out_V"].shape[0] if "mc_holdout_out_V" in spice else 200
+    rng = np.random.default_rng([seed, MODEL_STREAM])
+    prediction = spec.model(model_arrays, x, rng, n_mc)
+    spice_out = spice["nominal_holdout_out_V"]
+    err = metrics.error_lsb(prediction.mean_v, spice_out, spec.lsb_v)
+    worst = int(np.argmax(err))
+    record = {
+        "max_error_lsb": float(err[worst]),
+        "max_error_mV": float(err[worst] * spec.lsb_v * 1e3),
+        "worst_input": float(x[worst]),
+        "lsb_mV": spec.lsb_v * 1e3,
+        "output_bits": spec.output_bits,
+        "full_scale_V": list(spec.full_scale_v),
+        "holdout_points": int(len(x)),
+        "energy_ratio": metrics.worst_ratio(prediction.energy_J, spice["nominal_holdout_energy_J"]),
+        "energy_per_op_J": float(np.mean(spice["nominal_holdout_energy_J"])),
+        "sigma_ratio": None,
+        "sigma_f_test_failures": None,
+        "artifact": str(directory),
+        "content_sha256": artifact.provenance["content_sha256"],
+        "curves": {
+            "x": x.tolist(),
+            "model_mean_V": np.asarray(prediction.mean_v).tolist(),
+            "spice_V": spice_out.tolist(),
+        },
+    }
+    if "mc_holdout_out_V" in spice:
+        if prediction.samples_v is None:
+            raise ArtifactError(f"{spec.name}: the model returned no samples to compare with Monte Carlo")
+        spice_sigma = spice["mc_holdout_out_V"].std(axis=0, ddof=1)
+        model_sigma = prediction.samples_v.std(axis=0, ddof=1)
+        pvalues = metrics.f_test_pvalues(model_sigma, prediction.samples_v.shape[0], spice_sigma, n_mc)
+        record["sigma_ratio"] = metrics.pooled_sigma_ratio(model_sigma, spice_sigma)
+        record["sigma_f_test_failures"] = int(np.sum(pvalues < metrics.F_TEST_ALPHA))
+        record["sigma_f_test_failing_inputs"] = x[pvalues < metrics.F_TEST_ALPHA].tolist()
+        record["mc_samples"] = int(n_mc)
+        record["curves"]["model_sigma_V"] = model_sigma.tolist()
+        record["curves"]["spice_sigma_V"] = spice_sigma.tolist()
+    record["pass"] = metrics.passes(record["max_error_lsb"], record["sigma_ratio"], record["energy_ratio"])
+    return record
+
+
+def validate_block(spec: BlockSpec, root: Path, technology: str) -> dict[str, dict]:
+    """Every committed operating point of one block: {point: record}."""
+    found = find_artifacts(root, technology, spec.name)
+    if not found:
+        raise ArtifactError(
+            f"no calibration artifacts for {spec.name} under {Path(root) / technology}; "
+            f"run: circuitsim calibrate {spec.name}"
+        )
+    return {point: validate_artifact(spec, path) for point, path in found.items()}

@@ -1,0 +1,178 @@
+"""The ``circuitsim`` command (SPEC section 7). Thin: parse, call one function, print.
+
+User errors (``CircuitsimError``) print one paragraph and exit 2; a validation that misses the bar exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from circuitsim import __version__
+from circuitsim.errors import CircuitsimError
+
+
+class _Group(click.Group):
+    """A click group that turns CircuitsimError into a message and exit status 2 (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CircuitsimError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _floats(text: str | None, what: str):
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{what} must be comma-separated numbers, got {text!r}") from None
+
+
+def _names(text: str | None):
+    return None if text is None else [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _default_calibration_dir() -> Path:
+    from circuitsim.config import project_root
+
+    return project_root() / "calibration"
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="circuitsim")
+def main():
+    """circuitsim: transistor-level-calibrated circuit and energy models of computing image sensors."""
+
+
+# -- spice ------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def spice():
+    """Render and run the ngspice decks in netlists/."""
+
+
+_technology_option = click.option("--technology", default="sky130", show_default=True,
+                                  help="Shipped technology name or path to a technology YAML file.")
+
+
+@spice.command("render")
+@click.argument("netlist")
+@click.option("--corner", default="tt", show_default=True, help="Process corner (e.g. tt ss ff sf fs).")
+@click.option("--temp", type=float, default=None, help="Temperature in °C (default: the technology's nominal).")
+@click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
+@click.option("--vdd", type=float, default=None, help="Supply voltage in V (default: the technology's).")
+@_technology_option
+def spice_render(netlist, corner, temp, mismatch, vdd, technology):
+    """Print a hand-runnable deck (run it with: ngspice deck.cir)."""
+    from circuitsim.spice.netlist import load_netlist, render_deck
+    from circuitsim.technology import load_technology
+
+    tech = load_technology(technology)
+    click.echo(render_deck(load_netlist(netlist), tech, corner, temp, mismatch=mismatch, vdd_v=vdd), nl=False)
+
+
+@spice.command("run")
+@click.argument("netlist")
+@click.option("--corner", default="tt", show_default=True)
+@click.option("--temp", type=float, default=None, help="Temperature in °C.")
+@click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
+@click.option("--seed", type=int, default=None, help="ngspice seed for the mismatch draw.")
+@click.option("--vdd", type=float, default=None, help="Supply voltage in V.")
+@click.option("--rows", type=int, default=12, show_default=True, help="Rows of the printed table.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write every row here.")
+@click.option("--json", "as_json", is_flag=True, help="Print final values as JSON.")
+@_technology_option
+def spice_run(netlist, corner, temp, mismatch, seed, vdd, rows, csv_path, as_json, technology):
+    """Run the deck's own analyses and print a table of its vectors (SI units in the column names)."""
+    from circuitsim.spice.runner import run_deck
+
+    table = run_deck(netlist, technology, corner, temp, mismatch=mismatch, seed=seed, vdd_v=vdd)
+    if csv_path:
+        table.to_csv(csv_path, index=False)
+    if as_json:
+        click.echo(json.dumps({"final": table.iloc[-1].to_dict(), "rows": len(table)}, indent=2))
+        return
+    step = max(1, len(table) // max(rows, 1))
+    click.echo(table.iloc[::step].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
+# -- calibrate / validate ---------------------------------------------------------------------------
+@main.command()
+@click.argument("blocks", nargs=-1, required=True)
+@click.option("--corners", default=None, help="Comma-separated corners (default: the technology's plan).")
+@click.option("--temps", default=None, help="Comma-separated temperatures in °C.")
+@click.option("--mc", type=int, default=200, show_default=True, help="Monte Carlo samples (0 to skip).")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--scheduler", default=None, help="'local-dask' or tcp://HOST:PORT of a Dask scheduler.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Artifact root (default calibration/).")
+@click.option("--cache", type=click.Path(file_okay=False), default=None, help="Task cache (resume) directory.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_technology_option
+def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, technology):
+    """Run SPICE for BLOCKS at every corner and temperature and write artifacts (resumable)."""
+    from circuitsim.blocks import get_spec
+    from circuitsim.calibration.runner import calibrate as run, make_plan
+    from circuitsim.config import DEFAULT_CACHE_DIR
+    from circuitsim.technology import load_technology
+
+    specs = [get_spec(b) for b in blocks]
+    tech = load_technology(technology)
+    plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
+    written = run(specs, tech, plan, out_dir=Path(out) if out else _default_calibration_dir(),
+                  cache_dir=Path(cache or DEFAULT_CACHE_DIR), workers=workers, scheduler=scheduler,
+                  progress=not quiet)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("blocks", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@click.option("--out", type=click.Path(file_okay=False), default="reports/validation", show_default=True,
+              help="Where the plots go.")
+@click.option("--no-plots", is_flag=True, help="Skip the plots.")
+@_technology_option
+def validate(blocks, as_json, root, out, no_plots, technology):
+    """Model vs SPICE on held-out points, from committed artifacts (no ngspice needed)."""
+    from circuitsim.blocks import block_names, get_spec
+    from circuitsim.calibration.validate import validate_block
+    from circuitsim.reports.validation import format_table, write_plots
+    from circuitsim.technology import load_technology
+
+    tech_name = load_technology(technology).name
+    specs = {name: get_spec(name) for name in (blocks or block_names())}
+    root = Path(root) if root else _default_calibration_dir()
+    results = {name: validate_block(spec, root, tech_name) for name, spec in specs.items()}
+    plots = [] if no_plots else write_plots(results, Path(out), specs)
+    if as_json:
+        slim = {b: {p: {k: v for k, v in r.items() if k != "curves"} for p, r in pts.items()}
+                for b, pts in results.items()}
+        click.echo(json.dumps({"blocks": slim}, indent=2))
+    else:
+        click.echo(format_table(results))
+        for path in plots:
+            click.echo(f"plot: {path}")
+    if not all(r["pass"] for pts in results.values() for r in pts.values()):
+        sys.exit(1)
+
+
+@main.command()
+@_technology_option
+def demo(technology):
+    """The README demo: technology and artifact summary, then validation from committed artifacts."""
+    from circuitsim.demo import run_demo
+
+    click.echo(run_demo(technology))
+
+
+if __name__ == "__main__":
+    main()

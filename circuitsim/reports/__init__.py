@@ -1,0 +1,1 @@
+"""Reports: tables, CSV/Markdown writers and plots (matplotlib imported lazily, Agg backend)."""

@@ -1,0 +1,1 @@
+"""The SPICE layer: deck rendering (pure text), the ngspice session, analyses, and measurements."""

@@ -1,0 +1,124 @@
+"""Netlists are plain ngspice decks in ``netlists/``; rendering one for a technology is pure text.
+
+A source netlist uses the generic devices of the technology file (``nmos``, ``pmos``, ``mim``, geometry
+in microns) and the supply parameter ``vdd_v``. :func:`render_deck` inserts, right after the title line,
+the model library line for the corner, ``.temp``, ``.param vdd_v`` and the device wrapper subcircuits.
+The result runs by hand: ``ngspice rendered.cir``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from circuitsim import __version__
+from circuitsim.config import project_root
+from circuitsim.errors import NetlistError
+from circuitsim.technology import Technology
+
+_PARAM_LINE = re.compile(r"^\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)(.*)$", re.IGNORECASE)
+
+
+def netlist_dir() -> Path:
+    """The directory of shipped netlists."""
+    return project_root() / "netlists"
+
+
+@dataclass(frozen=True)
+class Netlist:
+    """A netlist source file: its name, text and SHA-256 (the text is what gets hashed)."""
+
+    name: str
+    path: Path
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def declared_params(self) -> dict[str, str]:
+        """``.param`` names and default values declared in the deck (lower-case names)."""
+        out = {}
+        for line in self.text.splitlines():
+            m = _PARAM_LINE.match(line.strip())
+            if m:
+                out[m.group(1).lower()] = m.group(2)
+        return out
+
+
+def load_netlist(name_or_path: str | Path) -> Netlist:
+    """Read ``netlists/<name>.cir`` or an explicit path; refuse unknown names with the valid ones."""
+    candidate = Path(name_or_path)
+    if candidate.is_file():
+        path = candidate
+    else:
+        stem = candidate.name[:-4] if candidate.name.endswith(".cir") else candidate.name
+        path = netlist_dir() / f"{stem}.cir"
+        if not path.is_file():
+            known = sorted(p.stem for p in netlist_dir().glob("*.cir"))
+            raise NetlistError(
+                f"netlist {str(name_or_path)!r} not found; shipped netlists: {', '.join(known) or 'none'}"
+                " (or pass a path to a .cir file)"
+            )
+    return Netlist(path.stem, path.resolve(), path.read_text())
+
+
+def _format_param(value) -> str:
+    return repr(float(value)) if isinstance(value, (int, float)) else str(value)
+
+
+def _override_params(text: str, params: dict, netlist: Netlist) -> str:
+    declared = netlist.declared_params()
+    unknown = sorted(set(k.lower() for k in params) - set(declared))
+    if unknown:
+        raise NetlistError(
+            f"netlist {netlist.name} declares no parameter {', '.join(unknown)}; "
+            f"declared: {', '.join(sorted(declared)) or 'none'}"
+        )
+    wanted = {k.lower(): _format_param(v) for k, v in params.items()}
+    lines = []
+    for line in text.splitlines():
+        m = _PARAM_LINE.match(line.strip())
+        if m and m.group(1).lower() in wanted:
+            line = f".param {m.group(1)}={wanted[m.group(1).lower()]}{m.group(3)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def render_deck(
+    netlist: Netlist,
+    technology: Technology,
+    corner: str,
+    temp_c: float | None = None,
+    *,
+    mismatch: bool = False,
+    vdd_v: float | None = None,
+    params: dict | None = None,
+) -> str:
+    """A complete, hand-runnable ngspice deck for one technology, corner and temperature.
+
+    ``mismatch=True`` selects the corner's mismatch section, in which every device's mismatch is
+    re-drawn on each ``reset`` (Monte Carlo). Temperatures in degrees C, supply in V.
+    """
+    c = technology.corner(corner)
+    temp_c = technology.check_temperature(technology.nominal_temperature_c if temp_c is None else temp_c)
+    vdd_v = technology.check_supply(technology.vdd_v if vdd_v is None else vdd_v)
+    text = _override_params(netlist.text, params, netlist) if params else netlist.text
+    title, _, body = text.partition("\n")
+    section = c.mismatch_section if mismatch else c.section
+    library = technology.model_library_path()
+    lib_path = f'"{library}"' if " " in str(library) else str(library)
+    header = [
+        title,
+        f"* rendered by circuitsim {__version__} from {netlist.name}.cir (sha256 {netlist.sha256[:16]})",
+        f"* technology {technology.name} ({technology.pdk}), corner {c.name}: {c.description}; "
+        f"{'mismatch (Monte Carlo) models' if mismatch else 'nominal models'}; {temp_c:g} C; VDD {vdd_v:g} V",
+        f".lib {lib_path} {section}",
+        f".temp {temp_c:g}",
+        f".param vdd_v={vdd_v:g}",
+        technology.wrapper_library(),
+        "* --- end of circuitsim header ---",
+    ]
+    return "\n".join(header) + "\n" + body

@@ -1,0 +1,192 @@
+"""Artifacts on disk: deterministic ``.npz`` files, atomic writes (temp file, then rename), provenance
+and a content hash checked on load.
+
+Byte-for-byte reproducibility: the zip entries carry a fixed timestamp and sorted names, JSON is written
+with sorted keys, and the provenance date honours ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+convention), so the same inputs produce identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim import __version__
+from circuitsim.errors import ArtifactError
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+PROVENANCE = "provenance.json"
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """A ``.npz`` (readable by ``numpy.load``) whose bytes depend only on the arrays."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            array = np.asarray(arrays[name])
+            if array.dtype == object:
+                raise ArtifactError(f"array {name!r} has dtype object; artifacts hold numeric/str arrays only")
+            payload = io.BytesIO()
+            np.lib.format.write_array(payload, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, payload.getvalue())
+    return buffer.getvalue()
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` as a dict (loaded eagerly; the file is closed on return)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def json_bytes(obj) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n").encode()
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file in the same directory, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_date() -> str:
+    """ISO-8601 UTC date of this run; ``SOURCE_DATE_EPOCH`` fixes it for reproducible artifacts."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc)
+        if epoch
+        else _dt.datetime.now(tz=_dt.timezone.utc).replace(microsecond=0)
+    )
+    return moment.isoformat()
+
+
+def software_versions() -> dict[str, str]:
+    """Versions stamped into every artifact and report."""
+    import numba
+    import scipy
+
+    return {
+        "circuitsim": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }
+
+
+def content_sha256(file_hashes: dict[str, str]) -> str:
+    """One hash over the artifact's data files: SHA-256 of the sorted ``name:sha256`` lines."""
+    lines = "".join(f"{name}:{digest}\n" for name, digest in sorted(file_hashes.items()))
+    return sha256_bytes(lines.encode())
+
+
+def write_artifact(directory: Path, files: dict[str, bytes], provenance: dict) -> dict:
+    """Write an artifact directory atomically: every file goes to a temp directory next to the target,
+    which then replaces the target in one rename. Returns the provenance as written."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    hashes = {name: sha256_bytes(data) for name, data in files.items()}
+    record = dict(provenance, files=hashes, content_sha256=content_sha256(hashes))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        (tmp / PROVENANCE).write_bytes(json_bytes(record))
+        for item in tmp.iterdir():
+            os.chmod(item, 0o644)
+        os.chmod(tmp, 0o755)
+        old = None
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return record
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded, hash-verified artifact directory."""
+
+    path: Path
+    provenance: dict
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        return read_npz(self.path / name)
+
+    def table(self, name: str) -> dict:
+        return json.loads((self.path / name).read_text())
+
+
+def load_artifact(directory: Path) -> Artifact:
+    """Open an artifact, checking each file against the SHA-256 recorded in its provenance."""
+    directory = Path(directory)
+    prov_path = directory / PROVENANCE
+    if not prov_path.is_file():
+        raise ArtifactError(f"{directory} is not a calibration artifact (no {PROVENANCE})")
+    try:
+        provenance = json.loads(prov_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{prov_path} is not valid JSON ({exc})") from None
+    files = provenance.get("files", {})
+    for name, expected in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise ArtifactError(f"artifact {directory} is incomplete: {name} is missing")
+        actual = sha256_bytes(path.read_bytes())
+        if actual != expected:
+            raise ArtifactError(
+                f"artifact {directory}: {name} does not match its recorded hash "
+                f"(recorded {expected[:12]}…, found {actual[:12]}…); re-run the calibration"
+            )
+    if content_sha256(files) != provenance.get("content_sha256"):
+        raise ArtifactError(f"artifact {directory}: content hash in {PROVENANCE} does not match its files")
+    return Artifact(directory, provenance)
+
+
+def command_line() -> str:
+    """The command that is running, for provenance."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"

@@ -1,0 +1,36 @@
+"""Content-addressed cache of finished tasks: ``<root>/<key[:2]>/<key>.npz``, written atomically, so an
+interrupted calibration resumes without redoing finished work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim.sweep.artifacts import atomic_write_bytes, npz_bytes, read_npz
+
+
+class TaskCache:
+    """Finished task results by key. A missing or unreadable entry counts as not done."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def load(self, key: str) -> dict[str, np.ndarray] | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return read_npz(path)
+        except (OSError, ValueError):  # a damaged entry is redone, never trusted
+            path.unlink(missing_ok=True)
+            return None
+
+    def store(self, key: str, result: dict[str, np.ndarray]) -> None:
+        atomic_write_bytes(self.path(key), npz_bytes(result))

@@ -1,0 +1,291 @@
+"""The accounting engine: architecture + budgets -> energy per frame / per second by component, latency and
+frame rate (with the stage that bounds it), bits per frame / per second and compression ratio.
+
+Equations (SI units throughout):
+
+* line energy per frame      E_line = count * E_action                                   [J]
+* leakage line per frame     E_leak = instances * leakage_W * T_period                   [J]
+* frame time                 T_frame = max over groups g of sum over stages s in g of t_s  [s]
+  (stages in a group run one after another; groups run concurrently, e.g. array readout and link)
+* frame rate                 f = timing.frame_rate_hz if given (must be <= 1 / T_frame), else 1 / T_frame  [Hz]
+* energy per second          P = f * sum of E_line                                       [W = J/s]
+* bandwidth                  B = f * bits_per_frame                                      [bit/s]
+* compression ratio          CR = reference_bits_per_frame / bits_per_frame              [-]
+
+The same code evaluates one configuration (floats) or a whole design-space grid (NumPy arrays).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from circuitsim.accounting.schema import Architecture, ArchitectureError, parse_architecture
+from circuitsim.accounting.tables import Budget, BudgetResolver
+from circuitsim.errors import CircuitsimError
+
+_CR_RTOL = 1e-9
+
+
+def architectures_dir() -> Path:
+    from circuitsim.config import project_root
+
+    return project_root() / "architectures"
+
+
+def list_architectures(directory: Path | None = None) -> list[str]:
+    """Names of the shipped architectures (``architectures/*.yaml``), sorted."""
+    directory = Path(directory) if directory else architectures_dir()
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def load_architecture(name_or_path: str | Path, directory: Path | None = None) -> Architecture:
+    """A shipped architecture by name, or any architecture YAML file by path."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        directory = Path(directory) if directory else architectures_dir()
+        path = directory / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise ArchitectureError(f"unknown architecture {str(name_or_path)!r}; valid choices: "
+                                    f"{', '.join(list_architectures(directory))} (or a path to a YAML file)")
+    return _load_path(path.resolve(), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_path(path: Path, _mtime_ns: int) -> Architecture:
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise ArchitectureError(f"{path.name}: not valid YAML ({exc})") from None
+    return parse_architecture(data, path)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One report line with its resolved budget."""
+
+    component: str
+    action: str
+    budget: Budget
+    count: object          # float or array: actions per frame (or J of leakage when is_leakage)
+    is_leakage: bool = False
+
+
+def resolve_budgets(arch: Architecture, resolver: BudgetResolver) -> dict:
+    """``{(block, table_action): Budget}`` for every action the architecture uses (errors name valid choices)."""
+    budgets = {}
+    for comp in arch.components:
+        for action in comp.actions:
+            key = (comp.block, action.table_action)
+            if key not in budgets:
+                budgets[key] = resolver.budget(*key, where=f"{arch.path.name}: components.{comp.name}")
+    return budgets
+
+
+def check_parameters(arch: Architecture, overrides: dict) -> None:
+    unknown = set(overrides) - set(arch.parameters)
+    if unknown:
+        raise ArchitectureError(f"{arch.name}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                                f"valid parameters: {', '.join(sorted(arch.parameters))}")
+
+
+def evaluate_symbols(arch: Architecture, overrides: dict | None = None) -> dict:
+    """All symbols of the architecture (parameters, derived, output, timing), scalar or broadcast arrays.
+
+    Adds ``valid`` (all constraints hold), ``stage_times`` ({stage: t_s}), ``group_times``,
+    ``max_frame_rate_hz`` and ``compression_ratio``.
+    """
+    overrides = overrides or {}
+    check_parameters(arch, overrides)
+    s = dict(arch.parameters)
+    s.update({k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v)) for k, v in overrides.items()})
+    for name, formula in arch.derived:
+        s[name] = formula(s)
+    valid = True
+    for constraint in arch.constraints:
+        valid = np.logical_and(valid, constraint.require(s))
+    s["valid"] = valid
+    s["bits_per_frame"] = arch.bits_per_frame(s)
+    s["reference_bits_per_frame"] = arch.reference_bits_per_frame(s)
+    s["compression_ratio"] = s["reference_bits_per_frame"] / s["bits_per_frame"]
+    stage_times = {st.name: st.time_s(s) for st in arch.stages}
+    groups: dict[str, object] = {}
+    for st in arch.stages:
+        groups[st.group] = groups.get(st.group, 0.0) + stage_times[st.name]
+    frame_time = np.maximum.reduce([np.asarray(v, dtype=float) for v in groups.values()])
+    s["stage_times"], s["group_times"] = stage_times, groups
+    s["frame_time_s"] = frame_time
+    s["max_frame_rate_hz"] = 1.0 / frame_time
+    s["frame_rate_hz"] = arch.frame_rate_hz(s) if arch.frame_rate_hz is not None else s["max_frame_rate_hz"]
+    s["frame_period_s"] = 1.0 / s["frame_rate_hz"]
+    return s
+
+
+def build_lines(arch: Architecture, budgets: dict, symbols: dict) -> list[Line]:
+    """Counts per frame of every (component, action), plus leakage lines where a budget has leakage_W."""
+    lines = []
+    for comp in arch.components:
+        for action in comp.actions:
+            budget = budgets[(comp.block, action.table_action)]
+            lines.append(Line(comp.name, action.label, budget, action.count(symbols)))
+            if budget.leakage_or_zero_W and comp.instances is not None:
+                leak_J = comp.instances(symbols) * budget.leakage_or_zero_W * symbols["frame_period_s"]
+                lines.append(Line(comp.name, f"{action.label}.leakage", budget, leak_J, is_leakage=True))
+    return lines
+
+
+def line_energy_J(line: Line):
+    """E_line = count * E_action [J] (a leakage line already holds joules)."""
+    return line.count if line.is_leakage else line.count * line.budget.energy_J
+
+
+def _first_bad(mask, overrides: dict) -> str:
+    """The configuration of the first point where ``mask`` is true (for error messages)."""
+    if not np.ndim(mask):
+        return ", ".join(f"{k}={float(v):g}" for k, v in overrides.items()) or "defaults"
+    index = int(np.flatnonzero(np.ravel(mask))[0])
+    return ", ".join(f"{k}={np.ravel(np.broadcast_to(v, np.shape(mask)))[index]:g}" for k, v in overrides.items())
+
+
+def check_lines(arch: Architecture, lines: list, overrides: dict) -> None:
+    """Counts must be finite and non-negative."""
+    for line in lines:
+        bad = ~np.isfinite(line.count) | (np.asarray(line.count) < 0)
+        if np.any(bad):
+            raise ArchitectureError(
+                f"{arch.path.name}: components.{line.component}: action {line.action!r} has a negative or "
+                f"non-finite count at {_first_bad(bad, overrides)} (count formula gives "
+                f"{np.ravel(line.count)[np.flatnonzero(np.ravel(bad))[0]] if np.ndim(line.count) else line.count!r})")
+
+
+def check_timing_and_cr(arch: Architecture, s: dict, overrides: dict, strict: bool) -> None:
+    """Frame rate within the timing limit; the file's compression_ratio formula agrees with ref/bits."""
+    mask = np.asarray(s["valid"], dtype=bool)
+    too_fast = (np.asarray(s["frame_rate_hz"]) > np.asarray(s["max_frame_rate_hz"]) * (1 + 1e-12)) & mask
+    if np.any(too_fast):
+        raise ArchitectureError(f"{arch.path.name}: timing.frame_rate_hz exceeds the maximum 1/frame_time_s at "
+                                f"{_first_bad(too_fast, overrides)}")
+    if arch.compression_ratio is not None:
+        stated = arch.compression_ratio(s)
+        off = ~np.isclose(stated, s["compression_ratio"], rtol=_CR_RTOL, atol=0.0) & mask
+        if np.any(off):
+            raise ArchitectureError(
+                f"{arch.path.name}: output.compression_ratio ({arch.compression_ratio.text}) disagrees with "
+                f"reference_bits_per_frame / bits_per_frame at {_first_bad(off, overrides)}")
+    if strict and not np.all(mask):
+        failed = [c.message for c in arch.constraints if not np.all(c.require(s))]
+        raise ArchitectureError(f"{arch.name}: {'; '.join(failed)} "
+                                f"({', '.join(f'{k}={v:g}' for k, v in overrides.items()) or 'defaults'})")
+
+
+def limiting_stage(arch: Architecture, s: dict) -> str:
+    """'group/stage' bounding the frame time (the largest stage of the slowest group), scalar configs."""
+    if arch.frame_rate_hz is not None and float(s["frame_rate_hz"]) < float(s["max_frame_rate_hz"]) * (1 - 1e-12):
+        return "operating frame rate (timing.frame_rate_hz)"
+    group = max(s["group_times"], key=lambda g: float(s["group_times"][g]))
+    stages = [st for st in arch.stages if st.group == group]
+    stage = max(stages, key=lambda st: float(s["stage_times"][st.name]))
+    return f"{group}/{stage.name}"
+
+
+@dataclass
+class Evaluation:
+    """One architecture at one configuration: per-line table and totals (SI units)."""
+
+    arch: Architecture
+    parameters: dict
+    lines: list
+    symbols: dict
+    technology: str
+    budget_description: str
+
+    @property
+    def energy_per_frame_J(self) -> float:
+        return float(sum(line_energy_J(l) for l in self.lines))
+
+    @property
+    def frame_rate_hz(self) -> float:
+        return float(self.symbols["frame_rate_hz"])
+
+    @property
+    def energy_per_second_J(self) -> float:
+        """P = f * E_frame [J/s = W]."""
+        return self.energy_per_frame_J * self.frame_rate_hz
+
+    @property
+    def bits_per_frame(self) -> float:
+        return float(self.symbols["bits_per_frame"])
+
+    @property
+    def compression_ratio(self) -> float:
+        return float(self.symbols["compression_ratio"])
+
+    def component_energy_J(self) -> dict:
+        """{component: energy per frame [J]} in architecture order."""
+        out = {name: 0.0 for name in self.arch.component_names()}
+        for line in self.lines:
+            out[line.component] += float(line_energy_J(line))
+        return out
+
+    def table(self):
+        """pandas DataFrame: component, action, block, count, energy_per_action_J, energy_J, share, origin, kind, source."""
+        import pandas as pd
+
+        total = self.energy_per_frame_J
+        rows = []
+        for line in self.lines:
+            energy = float(line_energy_J(line))
+            rows.append({
+                "component": line.component, "action": line.action, "block": line.budget.component,
+                "count": float("nan") if line.is_leakage else float(line.count),
+                "energy_per_action_J": float("nan") if line.is_leakage else line.budget.energy_J,
+                "energy_J": energy, "share": energy / total if total else 0.0,
+                "origin": line.budget.origin, "kind": line.budget.kind, "source": line.budget.source,
+            })
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict:
+        """The headline figures (the ``--json`` record), SI units in the keys."""
+        s = self.symbols
+        return {
+            "energy_per_frame_J": self.energy_per_frame_J,
+            "energy_per_second_J": self.energy_per_second_J,
+            "power_W": self.energy_per_second_J,
+            "frame_rate_hz": self.frame_rate_hz,
+            "max_frame_rate_hz": float(s["max_frame_rate_hz"]),
+            "frame_time_s": float(s["frame_time_s"]),
+            "limiting_stage": limiting_stage(self.arch, s),
+            "stage_times_s": {k: float(v) for k, v in s["stage_times"].items()},
+            "bits_per_frame": self.bits_per_frame,
+            "bits_per_second": self.bits_per_frame * self.frame_rate_hz,
+            "reference_bits_per_frame": float(s["reference_bits_per_frame"]),
+            "compression_ratio": self.compression_ratio,
+            "components": self.component_energy_J(),
+            "sources": {line.component + "/" + line.action: line.budget.origin for line in self.lines},
+            "technology": self.technology,
+            "parameters": {k: float(v) for k, v in self.parameters.items()},
+        }
+
+
+def evaluate(arch: Architecture | str | Path, technology: str = "literature", overrides: dict | None = None,
+             resolver: BudgetResolver | None = None, calibration_root: Path | None = None) -> Evaluation:
+    """Account one architecture at one configuration (defaults from the file, ``overrides`` replace them)."""
+    if not isinstance(arch, Architecture):
+        arch = load_architecture(arch)
+    overrides = dict(overrides or {})
+    for key, value in overrides.items():
+        if np.ndim(value):
+            raise CircuitsimError(f"evaluate() takes one value per parameter ({key}); use sweep() for grids")
+    resolver = resolver or BudgetResolver(technology, calibration_root)
+    budgets = resolve_budgets(arch, resolver)
+    s = evaluate_symbols(arch, overrides)
+    check_timing_and_cr(arch, s, overrides, strict=True)
+    lines = build_lines(arch, budgets, s)
+    check_lines(arch, lines, overrides)
+    params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items()})
+    return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe())

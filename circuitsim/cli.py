@@ -166,12 +166,13 @@ def validate(blocks, as_json, root, out, no_plots, technology):
 
 
 @main.command()
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Report directory (default reports/).")
 @_technology_option
-def demo(technology):
+def demo(out, technology):
     """The README demo: technology and artifact summary, then validation from committed artifacts."""
     from circuitsim.demo import run_demo
 
-    click.echo(run_demo(technology))
+    click.echo(run_demo(technology, Path(out) if out else None))
 
 
 if __name__ == "__main__":

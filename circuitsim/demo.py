@@ -50,12 +50,13 @@ def artifact_summary(root: Path, technology: str) -> str:
     return "\n".join(lines)
 
 
-def run_demo(technology_name: str = "sky130") -> str:
+def run_demo(technology_name: str = "sky130", report_dir: Path | None = None) -> str:
     technology = load_technology(technology_name)
     root = project_root() / "calibration"
+    report_dir = report_dir or project_root() / "reports"
     specs = {name: get_spec(name) for name in block_names()}
     results = {name: validate_block(spec, root, technology.name) for name, spec in specs.items()}
-    plots = write_plots(results, project_root() / "reports" / "validation", specs)
+    plots = write_plots(results, report_dir / "validation", specs)
     return "\n\n".join([
         technology_summary(technology),
         artifact_summary(root, technology.name),

@@ -122,11 +122,11 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
             nominal_task = next(t for t in tasks if t.analysis == "nominal" and (t.corner, t.temp_c) == (corner, temp))
             result = by_key[nominal_task.key]
             written.append(_write_point(spec, technology, plan, corner, temp, result, mc, out_dir,
-                                        command or command_line()))
+                                        command or command_line(), nominal_task.netlist_sha256))
     return written
 
 
-def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, command) -> Path:
+def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, command, netlist_sha256) -> Path:
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
@@ -141,7 +141,6 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
     if at_mc_point:
         spice_arrays.update({f"mc_fit_{k}": v for k, v in mc["fit"].items()})
         spice_arrays.update({f"mc_holdout_{k}": v for k, v in mc["holdout"].items()})
-    netlist = load_netlist(spec.netlist)
     energy = {
         "component": spec.name,
         "technology": technology.name,
@@ -159,8 +158,8 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         "corner": corner,
         "temperature_C": temp,
         "ngspice_version": str(result["ngspice_version"]),
-        "netlist": f"netlists/{netlist.name}.cir",
-        "netlist_sha256": netlist.sha256,
+        "netlist": f"netlists/{spec.netlist}.cir",
+        "netlist_sha256": netlist_sha256,  # the text the tasks simulated, hashed when they were planned
         "seed": plan.seed,
         "mc_samples": plan.mc_samples if at_mc_point else 0,
         "sigma_source": data.mc_point,

@@ -8,7 +8,16 @@ from circuitsim.errors import InputRangeError
 
 
 def _window(time_s: np.ndarray, values: np.ndarray, t0_s: float, t1_s: float):
-    """Samples of ``values`` on [t0, t1], with the two end points interpolated exactly."""
+    """Samples of ``values`` on [t0, t1], with the two end points interpolated exactly.
+
+    An end point within 0.1 % of the window length outside the simulated time (ngspice starts a ``uic``
+    transient at 1e-13 s, not 0) is taken as the first / last sample.
+    """
+    slack = 1e-3 * (t1_s - t0_s)
+    if time_s[0] - slack <= t0_s < time_s[0]:
+        t0_s = time_s[0]
+    if time_s[-1] < t1_s <= time_s[-1] + slack:
+        t1_s = time_s[-1]
     if not time_s[0] <= t0_s < t1_s <= time_s[-1]:
         raise InputRangeError(
             f"window [{t0_s:.4g}, {t1_s:.4g}] s is not inside the simulated time "

@@ -39,7 +39,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             if array.dtype == object:
                 raise ArtifactError(f"array {name!r} has dtype object; artifacts hold numeric/str arrays only")
             payload = io.BytesIO()
-            np.lib.format.write_array(payload, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(payload, array, allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16

@@ -1,0 +1,82 @@
+"""Resumable calibration and executor equivalence on a reduced sample-hold calibration
+(3 fit + 2 held-out points, 4 Monte Carlo samples in batches of 2: 5 tasks)."""
+
+import dataclasses
+
+import pytest
+
+import circuitsim.sweep.executors as executors
+from circuitsim.blocks.sample_hold import SPEC
+from circuitsim.calibration.runner import calibrate, make_plan, plan_tasks
+
+pytestmark = [pytest.mark.spice, pytest.mark.slow]
+
+SMALL = dataclasses.replace(SPEC, fit_grid=(0.3, 0.9, 1.5), holdout_grid=(0.6, 1.2), mc_batch=2)
+
+
+@pytest.fixture(autouse=True)
+def fixed_date(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+def _plan(tech):
+    return make_plan(tech, ["tt"], [27], mc_samples=4, seed=3)
+
+
+def _run(tech, tmp, name, **kwargs):
+    out = calibrate([SMALL], tech, _plan(tech), out_dir=tmp / name / "out", cache_dir=tmp / name / "cache",
+                    progress=False, command="circuitsim calibrate sample_hold (test)", **kwargs)
+    return {p.name: p.read_bytes() for p in sorted(out[0].iterdir())}
+
+
+@pytest.fixture(scope="module")
+def reference(sky130, tmp_path_factory):
+    """An uninterrupted in-process run."""
+    return _run(sky130, tmp_path_factory.mktemp("ref"), "ref")
+
+
+def test_plan_has_nominal_and_two_seed_streams(sky130):
+    tasks = plan_tasks(SMALL, sky130, _plan(sky130))
+    assert [t.analysis for t in tasks] == ["nominal", "mc-fit", "mc-fit", "mc-holdout", "mc-holdout"]
+    assert len({t.key for t in tasks}) == 5
+    fit_seeds = {s for t in tasks if t.analysis == "mc-fit" for s in t.seeds}
+    holdout_seeds = {s for t in tasks if t.analysis == "mc-holdout" for s in t.seeds}
+    assert len(fit_seeds) == 4 and not fit_seeds & holdout_seeds
+
+
+def test_interrupted_run_resumes_without_redoing_tasks(sky130, tmp_path, monkeypatch, reference):
+    real_execute = executors.execute
+    k = 2
+    calls = []
+
+    def failing(task):
+        if len(calls) == k:
+            raise RuntimeError("injected failure (simulated crash)")
+        calls.append(task.key)
+        return real_execute(task)
+
+    monkeypatch.setattr(executors, "execute", failing)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        _run(sky130, tmp_path, "run")
+    first = list(calls)
+    assert len(first) == k
+    assert not (tmp_path / "run" / "out").exists(), "no artifact may be written by a failed run"
+
+    resumed = []
+
+    def recording(task):
+        resumed.append(task.key)
+        return real_execute(task)
+
+    monkeypatch.setattr(executors, "execute", recording)
+    files = _run(sky130, tmp_path, "run")
+    assert len(resumed) == 5 - k and not set(first) & set(resumed), "finished tasks must not run again"
+    assert files == reference, "the resumed artifact must equal an uninterrupted run byte for byte"
+
+
+def test_process_pool_matches_in_process(sky130, tmp_path, reference):
+    assert _run(sky130, tmp_path, "pool", workers=2) == reference
+
+
+def test_dask_local_cluster_matches_local_processes(sky130, tmp_path, reference):
+    assert _run(sky130, tmp_path, "dask", workers=2, scheduler="local-dask") == reference

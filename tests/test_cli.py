@@ -1,0 +1,52 @@
+"""CLI: validate --json contract, demo, imports stay light."""
+
+import json
+import subprocess
+import sys
+
+from circuitsim.blocks import block_names
+
+
+def test_validate_json_contract(cli, tmp_path):
+    result = cli("validate", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for block in block_names():
+        for point, rec in data["blocks"][block].items():
+            for key in ("max_error_lsb", "sigma_ratio", "energy_ratio", "pass"):
+                assert key in rec, (block, point, key)
+    assert (tmp_path / "sample_hold" / "validation.png").is_file()
+
+
+def test_validate_unknown_block(cli):
+    result = cli("validate", "nope")
+    assert result.returncode == 2 and "unknown block 'nope'" in result.stderr
+
+
+def test_validate_missing_artifacts(cli, tmp_path):
+    result = cli("validate", "sample_hold", "--calibration", str(tmp_path), "--no-plots")
+    assert result.returncode == 2
+    assert "no calibration artifacts for sample_hold" in result.stderr
+    assert "circuitsim calibrate sample_hold" in result.stderr
+
+
+def test_demo_runs_without_ngspice(cli, tmp_path):
+    result = cli("demo", "--out", str(tmp_path), env={"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so"})
+    assert result.returncode == 0, result.stderr
+    assert "Technology sky130" in result.stdout and "sample_hold" in result.stdout
+    assert (tmp_path / "validation" / "sample_hold" / "validation.png").is_file()
+
+
+def test_bad_option_values(cli):
+    result = cli("calibrate", "sample_hold", "--mc", "1")
+    assert result.returncode == 2 and "--mc must be 0" in result.stderr
+    result = cli("calibrate", "sample_hold", "--temps", "hot")
+    assert result.returncode == 2 and "--temps must be comma-separated numbers" in result.stderr
+
+
+def test_import_is_light():
+    """import circuitsim (and the CLI module) must not import PySpice, torch or matplotlib."""
+    code = ("import sys, circuitsim, circuitsim.cli, circuitsim.blocks.sample_hold; "
+            "bad = [m for m in ('PySpice', 'torch', 'matplotlib') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

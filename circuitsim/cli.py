@@ -175,5 +175,46 @@ def demo(out, technology):
     click.echo(run_demo(technology, Path(out) if out else None))
 
 
+# -- report / sweep (accounting) ---------------------------------------------------------------------
+_accounting_technology = click.option(
+    "--technology", default="literature", show_default=True,
+    help="Budgets: 'literature' (cited tables only) or a technology (sky130) whose calibration artifacts "
+         "replace the literature line by line where they exist.")
+
+
+@main.command()
+@click.argument("architectures", nargs=-1)
+@click.option("--list", "list_only", is_flag=True, help="Name the shipped architectures and exit.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write CSV + Markdown + PNG here (e.g. reports/energy).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (SI units in the keys).")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@_accounting_technology
+def report(architectures, list_only, out, as_json, root, technology):
+    """Energy per frame / per second by component, frame rate, bandwidth and compression ratio of
+    ARCHITECTURES (shipped names or YAML paths), side by side."""
+    from circuitsim.reports.energy import report_command
+
+    click.echo(report_command(architectures, technology, Path(out) if out else None, as_json, list_only,
+                              Path(root) if root else None, command=" ".join(["circuitsim", *sys.argv[1:]])))
+
+
+@main.command("sweep")
+@click.argument("architecture")
+@click.option("--param", "params", multiple=True, required=True,
+              help="NAME=VALUES: START..STOP, START..STOP:STEP or a comma list (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), default="reports/sweep", show_default=True,
+              help="Where the CSV and the Pareto plot go.")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@_accounting_technology
+def sweep_cmd(architecture, params, out, root, technology):
+    """Design-space sweep of ARCHITECTURE over every combination of --param values (vectorised) -> CSV + Pareto plot."""
+    from circuitsim.reports.energy import sweep_command
+
+    click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None))
+
+
 if __name__ == "__main__":
     main()

@@ -152,10 +152,10 @@ def _first_bad(mask, overrides: dict) -> str:
     return ", ".join(f"{k}={np.ravel(np.broadcast_to(v, np.shape(mask)))[index]:g}" for k, v in overrides.items())
 
 
-def check_lines(arch: Architecture, lines: list, overrides: dict) -> None:
-    """Counts must be finite and non-negative."""
+def check_lines(arch: Architecture, lines: list, overrides: dict, valid=True) -> None:
+    """Counts must be finite and non-negative (checked where ``valid``, i.e. the constraints hold)."""
     for line in lines:
-        bad = ~np.isfinite(line.count) | (np.asarray(line.count) < 0)
+        bad = (~np.isfinite(line.count) | (np.asarray(line.count) < 0)) & np.asarray(valid, dtype=bool)
         if np.any(bad):
             raise ArchitectureError(
                 f"{arch.path.name}: components.{line.component}: action {line.action!r} has a negative or "

@@ -1,0 +1,133 @@
+"""Design-space sweeps: every combination of parameter values evaluated at once with NumPy arrays.
+
+``circuitsim sweep leca-4x4 --param N_ch=1..16 --param Q_bit=1.5,2,3,4`` -> one row per point with the
+parameters, ``energy_per_frame_J``, ``power_W``, ``frame_rate_hz``, ``bits_per_frame``, ``bits_per_second``,
+``compression_ratio``, one ``energy_<component>_J`` column per component, ``valid`` (the architecture's
+constraints hold) and ``pareto`` (not dominated: no valid point has lower energy per frame and a higher
+compression ratio).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim.accounting.engine import (
+    build_lines,
+    check_lines,
+    check_parameters,
+    check_timing_and_cr,
+    evaluate_symbols,
+    line_energy_J,
+    load_architecture,
+    resolve_budgets,
+)
+from circuitsim.accounting.schema import Architecture
+from circuitsim.accounting.tables import BudgetResolver
+from circuitsim.errors import CircuitsimError
+
+MAX_POINTS = 50_000_000
+
+
+def parse_values(text: str, name: str = "param") -> np.ndarray:
+    """``"1..16"`` (inclusive, step 1), ``"0.1..0.9:0.2"`` (inclusive, given step) or ``"1.5,2,3,4"``."""
+    text = text.strip()
+    try:
+        if ".." in text:
+            span, _, step = text.partition(":")
+            start, stop = (float(v) for v in span.split(".."))
+            step = float(step) if step else 1.0
+            if step <= 0 or stop < start:
+                raise ValueError
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            return start + step * np.arange(count)
+        values = np.array([float(v) for v in text.split(",") if v.strip()])
+    except ValueError:
+        raise CircuitsimError(f"--param {name}: cannot read values {text!r}; use START..STOP, "
+                              "START..STOP:STEP or a comma-separated list (e.g. N_ch=1..16, Q_bit=1.5,2,3,4)") from None
+    if values.size == 0:
+        raise CircuitsimError(f"--param {name}: no values given")
+    return values
+
+
+def parse_param(spec: str) -> tuple[str, np.ndarray]:
+    """``"N_ch=1..16"`` -> ("N_ch", array([1., ..., 16.]))."""
+    name, sep, values = spec.partition("=")
+    if not sep or not name.strip():
+        raise CircuitsimError(f"--param {spec!r}: expected NAME=VALUES, e.g. N_ch=1..16 or Q_bit=1.5,2,3,4")
+    return name.strip(), parse_values(values, name.strip())
+
+
+def pareto_mask(energy_J: np.ndarray, compression_ratio: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Valid points not dominated by another valid point (lower-or-equal energy and higher-or-equal CR,
+    one of them strictly). Sort by energy (ties: higher CR first); a point is on the front when its CR
+    beats every CR seen before it. O(n log n)."""
+    energy = np.asarray(energy_J, dtype=float)
+    cr = np.asarray(compression_ratio, dtype=float)
+    mask = np.zeros(energy.shape, dtype=bool)
+    index = np.flatnonzero(np.asarray(valid, dtype=bool))
+    if index.size == 0:
+        return mask
+    order = index[np.lexsort((-cr[index], energy[index]))]
+    best_before = np.concatenate(([-np.inf], np.maximum.accumulate(cr[order])[:-1]))
+    mask[order[cr[order] > best_before]] = True
+    return mask
+
+
+def grid(params: dict) -> dict:
+    """Full factorial grid: {name: flat array} over every combination of the given values."""
+    names = list(params)
+    total = int(np.prod([len(params[n]) for n in names]))
+    if total > MAX_POINTS:
+        raise CircuitsimError(f"sweep of {total:,} points exceeds the {MAX_POINTS:,} limit; use fewer values")
+    mesh = np.meshgrid(*[np.asarray(params[n], dtype=float) for n in names], indexing="ij")
+    return {n: m.ravel() for n, m in zip(names, mesh)}
+
+
+def sweep(arch: Architecture | str | Path, params: dict, technology: str = "literature",
+          resolver: BudgetResolver | None = None, calibration_root: Path | None = None):
+    """Evaluate ``arch`` on the full grid of ``params`` ({name: values}) in one vectorised pass.
+
+    Returns a pandas DataFrame, one row per point (see the module docstring for the columns).
+    """
+    import pandas as pd
+
+    if not isinstance(arch, Architecture):
+        arch = load_architecture(arch)
+    if not params:
+        raise CircuitsimError(f"sweep {arch.name}: give at least one --param NAME=VALUES; "
+                              f"parameters: {', '.join(sorted(arch.parameters))}")
+    check_parameters(arch, params)
+    resolver = resolver or BudgetResolver(technology, calibration_root)
+    budgets = resolve_budgets(arch, resolver)
+    points = grid(params)
+    s = evaluate_symbols(arch, points)
+    n = len(next(iter(points.values())))
+    valid = np.broadcast_to(np.asarray(s["valid"], dtype=bool), (n,))
+    check_timing_and_cr(arch, s, points, strict=False)
+    lines = build_lines(arch, budgets, s)
+    check_lines(arch, lines, points, valid)
+    columns = dict(points)
+    per_component: dict[str, np.ndarray] = {c: np.zeros(n) for c in arch.component_names()}
+    for line in lines:
+        per_component[line.component] = per_component[line.component] + np.broadcast_to(line_energy_J(line), (n,))
+    energy = np.sum(list(per_component.values()), axis=0)
+    frame_rate = np.broadcast_to(s["frame_rate_hz"], (n,)).astype(float)
+    bits = np.broadcast_to(s["bits_per_frame"], (n,)).astype(float)
+    cr = np.broadcast_to(s["compression_ratio"], (n,)).astype(float)
+    columns.update({
+        "energy_per_frame_J": energy,
+        "power_W": energy * frame_rate,
+        "frame_rate_hz": frame_rate,
+        "frame_time_s": np.broadcast_to(s["frame_time_s"], (n,)).astype(float),
+        "bits_per_frame": bits,
+        "bits_per_second": bits * frame_rate,
+        "compression_ratio": cr,
+    })
+    columns.update({f"energy_{c}_J": v for c, v in per_component.items()})
+    columns["valid"] = valid.copy()
+    columns["pareto"] = pareto_mask(energy, cr, valid)
+    frame = pd.DataFrame(columns)
+    frame.attrs.update(architecture=arch.name, technology=resolver.technology)
+    return frame

@@ -1,0 +1,204 @@
+"""Energy / latency / bandwidth reports of architectures (``circuitsim report``) and design-space sweeps
+(``circuitsim sweep``): per-architecture tables, a side-by-side comparison, CSV + Markdown + PNG, and the
+``--json`` record. SI units in every column; the terminal and Markdown views print pJ / uJ / Mbit.
+matplotlib is imported only by :mod:`circuitsim.reports.energy_plots`, when plots are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from circuitsim import __version__
+
+SUMMARY_COLUMNS = ("energy_per_frame_J", "power_W", "frame_rate_hz", "frame_time_s", "limiting_stage",
+                   "bits_per_frame", "bits_per_second", "compression_ratio")
+
+
+def evaluate_all(names, technology: str = "literature", calibration_root: Path | None = None) -> list:
+    """Evaluate every architecture (name or YAML path) with one shared budget resolver."""
+    from circuitsim.accounting import BudgetResolver, evaluate
+
+    resolver = BudgetResolver(technology, calibration_root)
+    return [evaluate(name, resolver=resolver) for name in names]
+
+
+def comparison_table(evaluations):
+    """Side by side: one row per architecture with the headline figures and how many lines are calibrated."""
+    import pandas as pd
+
+    rows = []
+    for ev in evaluations:
+        summary = ev.summary()
+        origins = [line.budget.origin for line in ev.lines]
+        rows.append({"architecture": ev.arch.name, **{k: summary[k] for k in SUMMARY_COLUMNS},
+                     "lines_calibrated": origins.count("calibrated"),
+                     "lines_literature": origins.count("literature")})
+    return pd.DataFrame(rows)
+
+
+def json_record(evaluations) -> dict:
+    """The ``--json`` output: {"technology", "architectures": {name: summary}} (SI units in the keys)."""
+    return {"technology": evaluations[0].technology if evaluations else None,
+            "architectures": {ev.arch.name: ev.summary() for ev in evaluations}}
+
+
+def _eng(value: float, unit: str) -> str:
+    """Engineering notation for reports: 4.84e-06 J -> '4.844 uJ'."""
+    if value == 0 or value != value:
+        return f"0 {unit}" if value == 0 else "-"
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"),
+                          (1e-12, "p"), (1e-15, "f")):
+        if abs(value) >= scale:
+            return f"{value / scale:.4g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def format_text(evaluations) -> str:
+    """Terminal view: the comparison table, then each architecture's lines."""
+    out = [f"{'architecture':<14}{'E/frame':>12}{'power':>12}{'frame rate':>14}{'bits/frame':>14}"
+           f"{'bandwidth':>15}{'CR':>9}  bound by"]
+    for ev in evaluations:
+        s = ev.summary()
+        out.append(f"{ev.arch.name:<14}{_eng(s['energy_per_frame_J'], 'J'):>12}{_eng(s['power_W'], 'W'):>12}"
+                   f"{_eng(s['frame_rate_hz'], 'Hz'):>14}{_eng(s['bits_per_frame'], 'bit'):>14}"
+                   f"{_eng(s['bits_per_second'], 'bit/s'):>15}{s['compression_ratio']:>9.4g}  {s['limiting_stage']}")
+    for ev in evaluations:
+        out += ["", f"{ev.arch.name}: {ev.budget_description}",
+                f"  {'component':<16}{'action':<18}{'count':>12}{'E/action':>12}{'E/frame':>12}{'share':>8}  source"]
+        for _, row in ev.table().iterrows():
+            out.append(f"  {row['component']:<16}{row['action']:<18}{row['count']:>12.4g}"
+                       f"{_eng(row['energy_per_action_J'], 'J'):>12}{_eng(row['energy_J'], 'J'):>12}"
+                       f"{row['share']:>8.1%}  {row['origin']} ({row['kind']})")
+    return "\n".join(out)
+
+
+def _md_table(frame, formats: dict) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in frame.iterrows():
+        cells = [formats[c](row[c]) if c in formats else str(row[c]) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def provenance(evaluations, command: str) -> dict:
+    """Command, versions and the SHA-256 of every architecture file and energy table used."""
+    import numpy as np
+    import pandas as pd
+
+    from circuitsim.accounting.tables import LITERATURE_TABLE
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+    return {
+        "command": command,
+        "versions": {"circuitsim": __version__, "numpy": np.__version__, "pandas": pd.__version__},
+        "technology": evaluations[0].technology if evaluations else None,
+        "budgets": evaluations[0].budget_description if evaluations else None,
+        "energy_table_sha256": sha(LITERATURE_TABLE),
+        "architectures": {ev.arch.name: {"path": str(ev.arch.path), "sha256": sha(ev.arch.path)}
+                          for ev in evaluations},
+    }
+
+
+def format_markdown(evaluations, prov: dict, plots=()) -> str:
+    """The Markdown report: provenance, the comparison, then each architecture's line table with sources."""
+    comp = comparison_table(evaluations)
+    fmt = {"energy_per_frame_J": lambda v: _eng(v, "J"), "power_W": lambda v: _eng(v, "W"),
+           "frame_rate_hz": lambda v: _eng(v, "Hz"), "frame_time_s": lambda v: _eng(v, "s"),
+           "bits_per_frame": lambda v: _eng(v, "bit"), "bits_per_second": lambda v: _eng(v, "bit/s"),
+           "compression_ratio": lambda v: f"{v:.4g}"}
+    out = ["# Energy report", "",
+           f"Command: `{prov['command']}`  ", f"circuitsim {prov['versions']['circuitsim']}; budgets: {prov['budgets']}",
+           "", "Boundary: sensor + link, plus off-chip processing where the architecture lists it. "
+           "Source kinds: *published* (as printed), *derived* (arithmetic on a published figure), "
+           "*estimate* (first-principles, see the table's derivation), *calibrated* (sky130 artifact).", "",
+           "## Side by side", "", _md_table(comp, fmt), ""]
+    for plot in plots:
+        out += [f"![{Path(plot).stem}]({Path(plot).name})", ""]
+    for ev in evaluations:
+        s = ev.summary()
+        table = ev.table()
+        lines = table[["component", "action", "count", "energy_per_action_J", "energy_J", "share", "origin",
+                       "kind", "source"]]
+        out += [f"## {ev.arch.name}", "", ev.arch.description, "",
+                f"Energy per frame {_eng(s['energy_per_frame_J'], 'J')}, per second {_eng(s['power_W'], 'W')}; "
+                f"frame rate {_eng(s['frame_rate_hz'], 'Hz')} (frame time {_eng(s['frame_time_s'], 's')}, "
+                f"bound by {s['limiting_stage']}); {_eng(s['bits_per_frame'], 'bit')} per frame, "
+                f"{_eng(s['bits_per_second'], 'bit/s')}; compression ratio {s['compression_ratio']:.4g}.", "",
+                _md_table(lines, {"count": lambda v: f"{v:.4g}", "energy_per_action_J": lambda v: _eng(v, "J"),
+                                  "energy_J": lambda v: _eng(v, "J"), "share": lambda v: f"{v:.1%}",
+                                  "source": lambda v: str(v).replace("|", "/")}), ""]
+        if ev.arch.notes:
+            out += [f"Notes: {ev.arch.notes}", ""]
+    return "\n".join(out)
+
+
+def write_report(evaluations, out_dir: Path, command: str = "circuitsim report", plots: bool = True) -> list:
+    """Write ``comparison.csv``, ``<arch>.csv``, ``report.md``, ``provenance.json`` and the PNG plots."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    comparison_table(evaluations).to_csv(out_dir / "comparison.csv", index=False)
+    written.append(out_dir / "comparison.csv")
+    for ev in evaluations:
+        path = out_dir / f"{ev.arch.name}.csv"
+        ev.table().to_csv(path, index=False)
+        written.append(path)
+    pngs = []
+    if plots:
+        from circuitsim.reports.energy_plots import plot_bandwidth, plot_energy_by_component, plot_pareto
+
+        pngs = [plot_energy_by_component(evaluations, out_dir / "energy_by_component.png"),
+                plot_pareto(evaluations, out_dir / "energy_vs_compression.png"),
+                plot_bandwidth(evaluations, out_dir / "bandwidth.png")]
+    prov = provenance(evaluations, command)
+    (out_dir / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n")
+    (out_dir / "report.md").write_text(format_markdown(evaluations, prov, pngs))
+    return [*written, *pngs, out_dir / "provenance.json", out_dir / "report.md"]
+
+
+def report_command(names, technology: str = "literature", out: Path | None = None, as_json: bool = False,
+                   list_only: bool = False, calibration_root: Path | None = None, command: str = "") -> str:
+    """What ``circuitsim report`` prints (and writes to ``out`` when given)."""
+    from circuitsim.accounting import list_architectures
+    from circuitsim.errors import CircuitsimError
+
+    if list_only:
+        return "\n".join(list_architectures())
+    if not names:
+        raise CircuitsimError("report: name at least one architecture (or --list); shipped: "
+                              + ", ".join(list_architectures()))
+    evaluations = evaluate_all(names, technology, calibration_root)
+    written = write_report(evaluations, out, command or "circuitsim report") if out else []
+    if as_json:
+        return json.dumps(json_record(evaluations), indent=2)
+    return "\n".join([format_text(evaluations), *[f"wrote {p}" for p in written]])
+
+
+def sweep_command(arch: str, param_specs, technology: str = "literature", out: Path | None = None,
+                  calibration_root: Path | None = None) -> str:
+    """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + Pareto PNG under ``out``."""
+    from circuitsim.accounting.sweep import parse_param, sweep
+
+    params = dict(parse_param(spec) for spec in param_specs)
+    frame = sweep(arch, params, technology, calibration_root=calibration_root)
+    name = frame.attrs["architecture"]
+    lines = [f"{name}: {len(frame)} points, {int(frame['valid'].sum())} valid, "
+             f"{int(frame['pareto'].sum())} on the energy / compression-ratio Pareto front"]
+    front = frame[frame["pareto"]].sort_values("energy_per_frame_J")
+    lines.append(front[[*params, "energy_per_frame_J", "frame_rate_hz", "bits_per_frame",
+                        "compression_ratio"]].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    if out:
+        from circuitsim.reports.energy_plots import plot_sweep_pareto
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        csv = out / f"sweep_{name}.csv"
+        frame.to_csv(csv, index=False)
+        png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
+        lines += [f"wrote {csv}", f"wrote {png}"]
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""LeCA i-buffer + PMOS source follower (PSF): the pixel voltage held on a 109 fF MIM capacitor, read by a
+low-Vt PMOS follower with a mirrored 20 µA current-source load (``netlists/psf.cir``, SPEC 4.4/4.5).
+
+Model of one read (SI units, V):
+
+    v_out = LUT_PSF(v_pix) + σ_PSF(v_pix)·z₁ + sqrt(k·T / C_hold)·z₂,    z₁, z₂ ~ N(0, 1)
+
+LUT_PSF is the nominal DC transfer from SPICE (gain ≈ 0.92, level shift ≈ +0.47 V at tt), σ_PSF the
+follower and tail mismatch from 200-sample Monte Carlo (fitted from 4 × 200 draws), the last term the kT/C
+noise of the i-buffer write (temporal; off in validation, SPICE Monte Carlo has none). Modes: ``ideal``
+(the straight line fitted to the LUT), ``hard`` (LUT) and ``noisy`` (LUT + random terms); see
+:mod:`circuitsim.blocks.buffers` for the shared kernel.
+
+Energy per read (J): the follower's static bias from VDD over one SCM sample phase, VDD·I_VDD·T_read,
+T_read = 7.5 ns; fitted as e₀ + e₁·v + e₂·v². Latency: settling of the output to half an 8-bit LSB after
+a full-scale i-buffer write starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim.blocks import buffers
+from circuitsim.blocks.buffers import BufferLut
+from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+MODES = buffers.MODES
+
+#: One read = one SCM sample phase: 3 cycles of the 400 MHz fast controller (s).
+T_READ_S = 7.5e-9
+# Timing of the settling transient in netlists/psf.cir (s)
+T_WRITE_START_S = 1.0e-9
+T_WRITE_END_S = 31.0e-9
+TRAN_STEP_S = 10e-12
+#: Settling tolerance for the latency figure: half an 8-bit LSB over 1.8 V (V).
+SETTLE_TOL_V = 0.5 * 1.8 / 256
+V_PIX_RANGE_V = (0.2, 1.0)
+
+
+@dataclass(frozen=True)
+class PsfParams:
+    """``c_hold_f``: i-buffer capacitance (F), 2 fF/µm²·(7.38 µm)²; ``temperature_k`` for kT/C (K);
+    ``mode``: ideal | hard | noisy; ``thermal_noise``: include the kT/C of the i-buffer write."""
+
+    c_hold_f: float = 2e-15 * 7.38**2
+    temperature_k: float = 300.15
+    mode: str = "noisy"
+    thermal_noise: bool = True
+
+    @property
+    def thermal_sigma_v(self) -> float:
+        """sqrt(k·T / C_hold)  [V rms] (0.19 mV for 109 fF at 300 K)."""
+        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_hold_f))
+
+    def _sigma_th(self) -> float:
+        return self.thermal_sigma_v if self.thermal_noise else 0.0
+
+
+def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> BufferLut:
+    """The committed calibration of this block at one operating point (hash-checked)."""
+    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
+    from circuitsim.config import project_root
+    from circuitsim.sweep.artifacts import load_artifact
+
+    root = Path(root) if root else project_root() / "calibration"
+    return BufferLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "psf")).arrays(MODEL_FILE))
+
+
+def psf(v_pix_v, lut: BufferLut, params: PsfParams = PsfParams(), rng: np.random.Generator | None = None) -> np.ndarray:
+    """PSF output for each held pixel voltage (V); numba kernel. ``rng`` required in noisy mode."""
+    return buffers.transfer("v_pix", v_pix_v, lut, params.mode, params._sigma_th(), rng)
+
+
+def psf_reference(v_pix_v, lut: BufferLut, params: PsfParams = PsfParams(),
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """Plain NumPy oracle of :func:`psf` (same draws for the same ``rng`` state)."""
+    return buffers.transfer_reference("v_pix", v_pix_v, lut, params.mode, params._sigma_th(), rng)
+
+
+def psf_energy_per_read_J(v_pix_v, lut: BufferLut) -> np.ndarray:
+    """Energy per read from VDD (J): e₀ + e₁·v + e₂·v²."""
+    return buffers.energy_J(v_pix_v, lut)
+
+
+# -- calibration (the block contract) ---------------------------------------------------------------
+def simulate(session, task) -> dict:
+    """SPICE task. Monte Carlo: one DC sweep per mismatch draw. Nominal: one DC sweep for the transfer and
+    the bias current, plus one write transient per point (full-scale step) for the settling time."""
+    if task.seeds:
+        return buffers.monte_carlo_transfer(session, task, "vpix", "out")
+    x = np.asarray(task.inputs, float)
+    out, current = buffers.dc_transfer(session, x, "vpix", "out")
+    vdd = session.deck_param("vdd_v")
+    mid = 0.5 * sum(V_PIX_RANGE_V)
+    latency = np.array([
+        buffers.step_settling_s(session, v, vp, output="out", step_s=TRAN_STEP_S, stop_s=T_WRITE_END_S + 2e-9,
+                                t_start_s=T_WRITE_START_S, t_final_s=T_WRITE_END_S - 0.1e-9,
+                                tolerance_v=SETTLE_TOL_V, params={"vin_v": v, "vprev_v": vp})
+        for v, vp in ((v, V_PIX_RANGE_V[0] if v > mid else V_PIX_RANGE_V[1]) for v in x)
+    ])
+    return {"out_V": out, "energy_J": vdd * current * T_READ_S, "latency_s": latency, "i_vdd_A": current}
+
+
+def fit(data) -> Fit:
+    result = buffers.fit_transfer(data, op="read")
+    result.notes["latency"] = ("PSF output within %.2f mV of its final value after a full-scale i-buffer write "
+                               "starts; " % (SETTLE_TOL_V * 1e3)) + result.notes["latency"]
+    return result
+
+
+def validation_model(arrays, x, rng, n_samples) -> Prediction:
+    return buffers.prediction(arrays, x, rng, n_samples, "v_pix")
+
+
+FIT_GRID = tuple(np.round(np.arange(0.2, 1.0001, 0.05), 6))
+HOLDOUT_GRID = tuple(np.round(np.arange(0.225, 0.9751, 0.05), 6))
+
+SPEC = BlockSpec(
+    name="psf",
+    netlist="psf",
+    summary="LeCA i-buffer (109 fF MIM) read by a low-Vt PMOS source follower, 20 uA mirrored load",
+    input_label="v_pix_V",
+    fit_grid=FIT_GRID,
+    holdout_grid=HOLDOUT_GRID,
+    simulate=simulate,
+    fit=fit,
+    model=validation_model,
+    output_bits=4,
+    full_scale_v=(0.0, 1.8),
+    resolution_note="LeCA compute path, 4-bit over the chain ADC's 0..1.8 V full scale (LSB 112.5 mV)",
+    mc_batch=200,
+    action="read",
+    mc_fit_factor=4,
+)

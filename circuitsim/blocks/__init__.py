@@ -10,6 +10,7 @@ from circuitsim.errors import UnknownBlockError
 _REGISTRY = {
     "sample_hold": "circuitsim.blocks.sample_hold",
     "psf": "circuitsim.blocks.psf",
+    "fvf": "circuitsim.blocks.fvf",
 }
 
 

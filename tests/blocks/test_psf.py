@@ -78,7 +78,7 @@ def test_committed_lut_is_physical():
 
 @pytest.mark.spice
 def test_spice_reproduces_committed_held_out_points(sky130):
-    """Re-simulate the held-out grid at tt and ss (nominal, one DC sweep each) and compare with the artifact."""
+    """Re-simulate the held-out grid at tt and ss (nominal, the calibration's DC sweep) against the artifact."""
     from circuitsim.calibration.runner import SPICE_FILE, artifact_dir
     from circuitsim.config import project_root
     from circuitsim.spice.netlist import load_netlist, render_deck
@@ -89,7 +89,6 @@ def test_spice_reproduces_committed_held_out_points(sky130):
     for corner in ("tt", "ss"):
         spice = load_artifact(artifact_dir(project_root() / "calibration", "sky130", corner, 27, "psf")).arrays(SPICE_FILE)
         session.load(render_deck(load_netlist(SPEC.netlist), sky130, corner, 27), name=f"psf {corner}")
-        out, _ = buffers.dc_transfer(session, spice["holdout_x"], "vpix", "out")
-        # the calibration swept fit and held-out points together from 0.2 V; a sweep that starts elsewhere
-        # converges to the same solution within ngspice's tolerances (tens of µV), not bit for bit
-        np.testing.assert_allclose(out, spice["nominal_holdout_out_V"], atol=0.2e-3)
+        x = np.concatenate([spice["fit_x"], spice["holdout_x"]])  # the calibration's own sweep
+        out, _ = buffers.dc_transfer(session, x, "vpix", "out")
+        np.testing.assert_allclose(out[len(spice["fit_x"]):], spice["nominal_holdout_out_V"], rtol=0, atol=1e-9)

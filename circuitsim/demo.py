@@ -2,18 +2,21 @@
 
 1. the technology (corners, devices, supply, where the model library would come from);
 2. every committed calibration artifact with its energy/latency per operation and provenance;
-3. validation of every block against SPICE on held-out points, with plots in reports/validation/.
+3. validation of every block against SPICE on held-out points, with plots in reports/validation/;
+4. the side-by-side energy / latency / bandwidth report of every shipped architecture in reports/energy/.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from circuitsim.accounting.engine import list_architectures
 from circuitsim.blocks import block_names, get_spec
 from circuitsim.calibration.runner import ENERGY_FILE
 from circuitsim.calibration.validate import find_artifacts, validate_block
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
+from circuitsim.reports.energy import evaluate_all, format_text, write_report
 from circuitsim.reports.validation import format_table, write_plots
 from circuitsim.sweep.artifacts import load_artifact
 from circuitsim.technology import load_technology
@@ -57,10 +60,15 @@ def run_demo(technology_name: str = "sky130", report_dir: Path | None = None) ->
     specs = {name: get_spec(name) for name in block_names()}
     results = {name: validate_block(spec, root, technology.name) for name, spec in specs.items()}
     plots = write_plots(results, report_dir / "validation", specs)
+    evaluations = evaluate_all(list_architectures(), technology.name, root)
+    energy_files = write_report(evaluations, report_dir / "energy", command="circuitsim demo")
     return "\n\n".join([
         technology_summary(technology),
         artifact_summary(root, technology.name),
         "Validation (model vs SPICE on held-out points; bar: <= 0.5 LSB, sigma ratio 0.9-1.1, energy +/-5 %):\n"
         + format_table(results),
         "Plots:\n" + "\n".join(f"  {p}" for p in plots),
+        f"Seed systems side by side ({technology.name} budgets where calibrated, cited literature elsewhere):\n"
+        + format_text(evaluations),
+        "Energy report:\n" + "\n".join(f"  {p}" for p in energy_files),
     ])

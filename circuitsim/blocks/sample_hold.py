@@ -231,4 +231,5 @@ SPEC = BlockSpec(
     resolution_note="8-bit imaging path, full scale 0..1.8 V (LSB 7.03 mV)",
     mc_batch=50,
     action="sample",
+    mc_fit_factor=4,
 )

@@ -82,9 +82,11 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
              for c, t in plan.points]
     if plan.mc_point:
         corner, temp = plan.mc_point
-        for stream, inputs in (("fit", spec.fit_grid), ("holdout", spec.holdout_grid)):
-            for start in range(0, plan.mc_samples, spec.mc_batch):
-                stop = min(start + spec.mc_batch, plan.mc_samples)
+        streams = (("fit", spec.fit_grid, plan.mc_samples * spec.mc_fit_factor),
+                   ("holdout", spec.holdout_grid, plan.mc_samples))
+        for stream, inputs, count in streams:
+            for start in range(0, count, spec.mc_batch):
+                stop = min(start + spec.mc_batch, count)
                 tasks.append(Task(analysis=f"mc-{stream}", corner=corner, temp_c=temp, mismatch=True,
                                   inputs=tuple(inputs), seed=plan.seed, sample_start=start,
                                   sample_stop=stop, seeds=tuple(sample_seeds(plan.seed, start, stop, stream)),
@@ -162,6 +164,7 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         "netlist_sha256": netlist_sha256,  # the text the tasks simulated, hashed when they were planned
         "seed": plan.seed,
         "mc_samples": plan.mc_samples if at_mc_point else 0,
+        "mc_fit_samples": plan.mc_samples * spec.mc_fit_factor if plan.mc_point else 0,
         "sigma_source": data.mc_point,
         "fit_points": len(fit_x),
         "holdout_points": len(holdout_x),

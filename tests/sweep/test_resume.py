@@ -11,12 +11,15 @@ from circuitsim.calibration.runner import calibrate, make_plan, plan_tasks
 
 pytestmark = [pytest.mark.spice, pytest.mark.slow]
 
-SMALL = dataclasses.replace(SPEC, fit_grid=(0.3, 0.9, 1.5), holdout_grid=(0.6, 1.2), mc_batch=2)
+SMALL = dataclasses.replace(SPEC, fit_grid=(0.3, 0.9, 1.5), holdout_grid=(0.6, 1.2), mc_batch=2, mc_fit_factor=1)
 
 
-@pytest.fixture(autouse=True)
-def fixed_date(monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+@pytest.fixture(scope="module", autouse=True)
+def fixed_date():
+    """Module scope, so the module-scoped reference run is made with the same fixed date."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        yield
 
 
 def _plan(tech):

@@ -166,6 +166,33 @@ def validate(blocks, as_json, root, out, no_plots, technology):
 
 
 @main.command()
+@click.argument("blocks", nargs=-1, required=True)
+@click.option("--corner", default="tt", show_default=True)
+@click.option("--temp", type=float, default=27, show_default=True, help="Temperature in °C.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output file (.npz).")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
+@_technology_option
+def export(blocks, corner, temp, out, root, as_json, technology):
+    """Write the calibrated LUTs (mean, sigma) of BLOCKS to one portable .npz for training code."""
+    from circuitsim.export import export_luts
+    from circuitsim.technology import load_technology
+
+    tech = load_technology(technology)
+    tech.corner(corner)
+    meta = export_luts(list(blocks), Path(out), corner=corner, temp_c=tech.check_temperature(temp),
+                       technology=tech.name, root=Path(root) if root else None)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+    else:
+        for block, info in meta["blocks"].items():
+            click.echo(f"{block}: {info['grid']['points']} points over [{info['grid']['min']:g}, "
+                       f"{info['grid']['max']:g}] V, {corner} {temp:g} C, sigma from {info['sigma_source']}")
+        click.echo(f"wrote {out}")
+
+
+@main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Report directory (default reports/).")
 @_technology_option
 def demo(out, technology):

@@ -1,0 +1,95 @@
+"""PyTorch modules for noise-aware training on the calibrated LUTs (torch is imported here only).
+
+- :class:`LutTransfer`: y = LUT_mean(x) (+ LUT_σ(x)·z in ``noisy`` mode), differentiable through the mean
+  by the interpolation slope; ``soft`` mode is the ideal transfer (identity), as in the LeCA training
+  modalities (soft / hard / noisy).
+- :class:`StraightThroughQuantizer`: the ADC quantizer (LeCA Eq. 2): code k = clip(floor((x − v_lo)/Δ), 0,
+  2^N − 1) with Δ = (v_hi − v_lo)/2^N, output v_lo + (k + ½)·Δ (the code's mid-point), whose backward pass
+  is the straight-through estimator: gradient 1 inside [v_lo, v_hi], 0 outside. ``soft`` skips quantizing.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from circuitsim.export import LutTable
+
+MODES = ("soft", "hard", "noisy")
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def interp_linear(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """``numpy.interp`` in torch (end values held outside the grid); d/dx is the segment slope."""
+    xc = x.clamp(float(xp[0]), float(xp[-1]))
+    i = torch.searchsorted(xp, xc.detach().contiguous(), right=True).clamp(1, xp.numel() - 1)
+    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
+    return f0 + (xc - x0) * (f1 - f0) / (x1 - x0)
+
+
+class LutTransfer(torch.nn.Module):
+    """A calibrated analog block as a layer: ``soft`` identity, ``hard`` LUT mean, ``noisy`` mean + σ·z."""
+
+    def __init__(self, table: LutTable, mode: str = "noisy", dtype=torch.float32):
+        super().__init__()
+        self.block = table.block
+        self.mode = _check_mode(mode)
+        self.register_buffer("xp", torch.as_tensor(table.x, dtype=dtype))
+        self.register_buffer("mean_fp", torch.as_tensor(table.mean_values, dtype=dtype))
+        self.register_buffer("sigma_fp", torch.as_tensor(table.sigma_values, dtype=dtype))
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.mode == "soft":
+            return x
+        y = interp_linear(x, self.xp, self.mean_fp)
+        if self.mode == "noisy":
+            z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            y = y + interp_linear(x, self.xp, self.sigma_fp).detach() * z
+        return y
+
+    def extra_repr(self) -> str:
+        return f"block={self.block}, mode={self.mode}, grid=[{float(self.xp[0]):g}, {float(self.xp[-1]):g}]"
+
+
+class _FloorSTE(torch.autograd.Function):
+    """clip(floor(u), 0, levels − 1) forward; gradient 1 for u in [0, levels], else 0."""
+
+    @staticmethod
+    def forward(ctx, u, levels):
+        ctx.save_for_backward(u)
+        ctx.levels = levels
+        return torch.clamp(torch.floor(u), 0, levels - 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        inside = (u >= 0) & (u <= ctx.levels)
+        return grad * inside.to(grad.dtype), None
+
+
+class StraightThroughQuantizer(torch.nn.Module):
+    """N-bit uniform ADC over [v_lo, v_hi] (V); forward returns the reconstructed voltage of the code."""
+
+    def __init__(self, bits: int, v_lo: float, v_hi: float, mode: str = "hard"):
+        super().__init__()
+        if not 1 <= bits <= 16:
+            raise ValueError(f"bits must be in 1..16, got {bits}")
+        if not v_hi > v_lo:
+            raise ValueError(f"need v_hi > v_lo, got [{v_lo}, {v_hi}]")
+        self.bits, self.v_lo, self.v_hi, self.mode = bits, float(v_lo), float(v_hi), _check_mode(mode)
+        self.lsb_v = (self.v_hi - self.v_lo) / 2**bits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "soft":
+            return x
+        u = (x - self.v_lo) / self.lsb_v  # code k covers [v_lo + kΔ, v_lo + (k+1)Δ)
+        return self.v_lo + (_FloorSTE.apply(u, 2**self.bits) + 0.5) * self.lsb_v
+
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer output codes 0 .. 2^N − 1."""
+        u = (x - self.v_lo) / self.lsb_v
+        return torch.clamp(torch.floor(u), 0, 2**self.bits - 1).to(torch.int64)

@@ -11,6 +11,7 @@ _REGISTRY = {
     "sample_hold": "circuitsim.blocks.sample_hold",
     "psf": "circuitsim.blocks.psf",
     "fvf": "circuitsim.blocks.fvf",
+    "pixel_4t": "circuitsim.blocks.pixel_4t",
 }
 
 

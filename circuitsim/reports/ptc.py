@@ -1,0 +1,94 @@
+"""Photon-transfer curve of the calibrated 4T pixel (SPEC 4.1): temporal variance vs mean output over
+illumination, with the slope (output-referred conversion gain) against the calibrated CG · g_SF.
+
+    python -m circuitsim.reports.ptc [--out reports/validation] [--corner tt] [--temp 27]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+
+def photon_transfer_figures(corner: str = "tt", temp_c: float = 27, seed: int = 1, frames: int = 20_000) -> dict:
+    """PTC of the calibrated pixel (CDS on, SF LUT): points, fitted slope, configured gain, saturation."""
+    from circuitsim.blocks import pixel_4t as px
+
+    lut = px.load_lut(corner, temp_c)
+    params = px.params_from_artifact(corner, temp_c)
+    t_exp_s = 10e-3
+    electrons = np.concatenate([np.linspace(0, 0.95, 20), np.linspace(1.0, 1.6, 7)]) * params.full_well_e
+    flux = electrons / (params.quantum_efficiency * t_exp_s)
+    linear = electrons <= 0.7 * params.full_well_e
+    ideal = replace(params, sf_mode="ideal")
+    mean, var = px.photon_transfer(flux, t_exp_s, lut, ideal, np.random.default_rng(seed), frames=frames)
+    slope = float(np.polyfit(mean[linear], var[linear], 1)[0])
+    k = px.output_conversion_gain_v_per_e(params, lut)
+    mean_lut, var_lut = px.photon_transfer(flux, t_exp_s, lut, params, np.random.default_rng(seed), frames=frames)
+    slope_lut = float(np.polyfit(mean_lut[linear], var_lut[linear], 1)[0])
+    m_exp, v_exp = px.expected_ptc(electrons, lut, params)
+    slope_exp = float(np.polyfit(m_exp[linear], v_exp[linear], 1)[0])
+    return {"mean_lut_V": mean_lut.tolist(), "var_lut_V2": var_lut.tolist(),
+            "ptc_slope_lut_uV_per_e": slope_lut * 1e6, "expected_slope_lut_uV_per_e": slope_exp * 1e6,
+            "corner": corner, "temperature_C": temp_c, "seed": seed, "frames": frames, "exposure_s": t_exp_s,
+            "electrons": electrons.tolist(), "mean_V": mean.tolist(), "var_V2": var.tolist(),
+            "ptc_slope_uV_per_e": slope * 1e6, "configured_gain_uV_per_e": k * 1e6,
+            "slope_error": slope / k - 1, "cg_fd_uV_per_e": params.conversion_gain_v_per_e * 1e6,
+            "full_well_e": params.full_well_e, "saturation_mean_V": float(mean[-1]),
+            "full_well_times_gain_V": params.full_well_e * k}
+
+
+def write_ptc_plot(figures: dict, out_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(out_dir) / "pixel_4t"
+    folder.mkdir(parents=True, exist_ok=True)
+    mean, var = np.asarray(figures["mean_V"]), np.asarray(figures["var_V2"])
+    k = figures["configured_gain_uV_per_e"] * 1e-6
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(mean * 1e3, var * 1e6, "o", ms=4, label="simulated, EMVA linear model (CDS, SF line)")
+    ax.plot(np.asarray(figures["mean_lut_V"]) * 1e3, np.asarray(figures["var_lut_V2"]) * 1e6, "s", ms=3, mfc="none",
+            label=f"simulated, SF LUT: slope {figures['ptc_slope_lut_uV_per_e']:.2f} µV/e⁻")
+    ax.plot(mean * 1e3, (var[0] + k * mean) * 1e6, "-", lw=0.8,
+            label=f"configured K = CG·g_SF = {figures['configured_gain_uV_per_e']:.2f} µV/e⁻")
+    ax.axvline(figures["full_well_times_gain_V"] * 1e3, color="0.5", ls="--", lw=0.8,
+               label=f"full well {figures['full_well_e']:.0f} e⁻")
+    ax.set(xlabel="mean output [mV]", ylabel="temporal variance [mV²]",
+           title=f"pixel_4t PTC ({figures['corner']} {figures['temperature_C']:g} °C): slope "
+                 f"{figures['ptc_slope_uV_per_e']:.2f} µV/e⁻ ({figures['slope_error'] * 100:+.2f} %)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = folder / "ptc.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    (folder / "ptc.json").write_text(json.dumps(figures, indent=1) + "\n")
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="reports/validation")
+    parser.add_argument("--corner", default="tt")
+    parser.add_argument("--temp", type=float, default=27)
+    args = parser.parse_args(argv)
+    figures = photon_transfer_figures(args.corner, args.temp)
+    path = write_ptc_plot(figures, Path(args.out))
+    print(f"PTC slope {figures['ptc_slope_uV_per_e']:.3f} uV/e- vs configured {figures['configured_gain_uV_per_e']:.3f}"
+          f" uV/e- ({figures['slope_error'] * 100:+.2f} %); CG at FD {figures['cg_fd_uV_per_e']:.2f} uV/e-; "
+          f"saturation {figures['saturation_mean_V'] * 1e3:.1f} mV = full well {figures['full_well_e']:.0f} e- x K "
+          f"({figures['full_well_times_gain_V'] * 1e3:.1f} mV)")
+    print(f"with the SF LUT: PTC slope {figures['ptc_slope_lut_uV_per_e']:.3f} uV/e- "
+          f"(shot noise through the LUT's local slope predicts {figures['expected_slope_lut_uV_per_e']:.3f})")
+    print(f"plot: {path}")
+
+
+if __name__ == "__main__":
+    main()

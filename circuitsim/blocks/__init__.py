@@ -13,6 +13,7 @@ _REGISTRY = {
     "fvf": "circuitsim.blocks.fvf",
     "comparator2t": "circuitsim.blocks.comparator2t",
     "pixel_4t": "circuitsim.blocks.pixel_4t",
+    "cds": "circuitsim.blocks.cds",
     "inpixel_conv": "circuitsim.blocks.inpixel_conv",
 }
 

@@ -1,0 +1,257 @@
+"""Switched-capacitor analog correlated double sampling (``netlists/cds.cir``, SPEC 4.2): the column is
+sampled on capacitor C_a in phase a (the pixel's reset level, or the positive-weight phase of the in-pixel
+convolution) and on C_b in phase b (the signal level, or the negative-weight phase); the output is the
+held difference v(C_a) − v(C_b), read differentially by the next stage.
+
+Model of one CDS operation (SI units, V), input x = v_a − v_b (v_a at the calibrated level 0.9 V):
+
+    v_out = x + ε(x) + σ_mm(x)·z₁ + sqrt(k·T/C_a + k·T/C_b)·z₂,    z₁, z₂ ~ N(0, 1)
+
+ε is the turn-off charge injection and clock feed-through of the two transmission gates, whose difference
+depends on the signal level (LUT from nominal SPICE; its straight-line fit gives the CDS gain and offset),
+σ_mm the instance spread from switch and capacitor mismatch (Monte Carlo), and the last term the kT/C
+noise of both samples (temporal; not in SPICE Monte Carlo, so validation compares with it off). Modes:
+``ideal`` (v_out = x), ``hard`` (+ ε) and ``noisy`` (+ ε + random terms). Two-phase signed weights:
+:func:`cds_two_phase` subtracts the negative-weight phase from the positive-weight phase.
+
+Energy per CDS operation (J): ∫VDD·I_VDD dt over the 12 ns of the two samples (the clock drivers and switch
+gates; the column's charge belongs to the column), fitted as e₀ + e₁·x + e₂·x².
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from circuitsim import config
+from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
+from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
+from circuitsim.spice.analyses import apply_point, transient
+from circuitsim.spice.measure import settling_time_s, supply_energy_J
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+
+# Timing of netlists/cds.cir (s)
+T_PHASE_B_START_S = 5.5e-9
+T_PHASE_B_END_S = 9.95e-9
+T_READ_S = 11.5e-9
+T_PERIOD_S = 12e-9
+TRAN_STEP_S = 25e-12
+#: Level of the first (phase a) sample in the calibration (V): the pixel's column reset level.
+V_A_V = 0.9
+#: Settling tolerance for the latency figure: half an 8-bit LSB over 1.8 V (V).
+SETTLE_TOL_V = 0.5 * 1.8 / 256
+
+
+@dataclass(frozen=True)
+class CdsParams:
+    """``c_a_f``, ``c_b_f``: sampling capacitances (F), 2 fF/µm²·(7.15 µm)² each; ``temperature_k`` (K);
+    ``mode``: ideal | hard | noisy; ``thermal_noise``: include the kT/C of both samples."""
+
+    c_a_f: float = 2e-15 * 7.15**2
+    c_b_f: float = 2e-15 * 7.15**2
+    temperature_k: float = 300.15
+    mode: str = "noisy"
+    thermal_noise: bool = True
+
+    @property
+    def ktc_sigma_per_sample_v(self) -> float:
+        """kT/C noise of one sample on C_a, sqrt(k·T / C_a)  [V rms] (0.20 mV for 102 fF at 300 K)."""
+        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_a_f))
+
+    @property
+    def thermal_sigma_v(self) -> float:
+        """kT/C noise of the difference, sqrt(k·T/C_a + k·T/C_b)  [V rms]."""
+        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k * (1 / self.c_a_f + 1 / self.c_b_f)))
+
+
+@dataclass(frozen=True)
+class CdsLut:
+    """Calibrated tables: grid of x = v_a − v_b (V), error ε (V) and mismatch σ (V) on it, energy
+    coefficients (J, J/V, J/V²), straight line of the transfer (offset V, gain V/V)."""
+
+    x_v: np.ndarray
+    error_v: np.ndarray
+    sigma_v: np.ndarray
+    energy_coeffs: np.ndarray
+    line_coeffs: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "CdsLut":
+        def vec(key):
+            return np.ascontiguousarray(arrays[key], float)
+
+        return cls(vec("lut_x_V"), vec("lut_error_V"), vec("lut_sigma_V"), vec("energy_coeffs"), vec("line_coeffs"))
+
+
+def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> CdsLut:
+    """The committed calibration of this block at one operating point (hash-checked)."""
+    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
+    from circuitsim.config import project_root
+    from circuitsim.sweep.artifacts import load_artifact
+
+    root = Path(root) if root else project_root() / "calibration"
+    return CdsLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "cds")).arrays(MODEL_FILE))
+
+
+# -- kernel and reference ---------------------------------------------------------------------------
+@njit(fastmath=config.FASTMATH, cache=True)
+def _cds_kernel(x_in_v, x_v, error_v, sigma_v, thermal_sigma_v, z_mismatch, z_thermal, mode, out_v):
+    for i in range(x_in_v.size):
+        x = x_in_v[i]
+        if mode == 0:
+            out_v[i] = x
+            continue
+        y = x + interp_linear(x, x_v, error_v)
+        if mode == 2:
+            y += interp_linear(x, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
+        out_v[i] = y
+
+
+def _validated(x_v, lut: CdsLut, params: CdsParams) -> np.ndarray:
+    if params.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {params.mode!r}")
+    x = np.ascontiguousarray(x_v, dtype=float)
+    check_range("v_a - v_b", x, lut.x_v[0], lut.x_v[-1], "V")
+    return x
+
+
+def _draws(shape, params: CdsParams, rng):
+    if params.mode != "noisy":
+        return np.zeros(shape), np.zeros(shape)
+    if rng is None:
+        raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
+    z_mm = rng.standard_normal(shape)
+    z_th = rng.standard_normal(shape) if params.thermal_noise else np.zeros(shape)
+    return z_mm, z_th
+
+
+def cds(v_a_minus_v_b_v, lut: CdsLut, params: CdsParams = CdsParams(), rng: np.random.Generator | None = None,
+        ) -> np.ndarray:
+    """CDS output (V) for each difference of the two samples, v_a − v_b (V); numba kernel."""
+    x = _validated(v_a_minus_v_b_v, lut, params)
+    z_mm, z_th = _draws(x.shape, params, rng)
+    out = np.empty_like(x)
+    sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
+    _cds_kernel(x.ravel(), lut.x_v, lut.error_v, lut.sigma_v, sigma_th, z_mm.ravel(), z_th.ravel(),
+                MODES[params.mode], out.ravel())
+    return out
+
+
+def cds_reference(v_a_minus_v_b_v, lut: CdsLut, params: CdsParams = CdsParams(),
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """Plain NumPy oracle of :func:`cds` (same draws for the same ``rng`` state)."""
+    x = _validated(v_a_minus_v_b_v, lut, params)
+    z_mm, z_th = _draws(x.shape, params, rng)
+    if params.mode == "ideal":
+        return x.copy()
+    out = x + np.interp(x, lut.x_v, lut.error_v)
+    if params.mode == "noisy":
+        sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
+        out = out + np.interp(x, lut.x_v, lut.sigma_v) * z_mm + sigma_th * z_th
+    return out
+
+
+def cds_two_phase(v_positive_v, v_negative_v, lut: CdsLut, params: CdsParams = CdsParams(),
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """Signed-weight mode (SPEC 5.3): the column after the positive-weight phase is sampled on C_a, after the
+    negative-weight phase on C_b; the output is their difference (V), ε and noise as in :func:`cds`."""
+    return cds(np.asarray(v_positive_v, float) - np.asarray(v_negative_v, float), lut, params, rng)
+
+
+def cds_energy_J(x_v, lut: CdsLut) -> np.ndarray:
+    """Energy per CDS operation from VDD (J): e₀ + e₁·x + e₂·x²."""
+    return eval_polynomial(lut.energy_coeffs, x_v)
+
+
+# -- calibration (the block contract) ---------------------------------------------------------------
+def _held(wave) -> float:
+    t = wave["time_s"].to_numpy()
+    return float(np.interp(T_READ_S, t, wave["v_ca_V"].to_numpy()) - np.interp(T_READ_S, t, wave["v_cb_V"].to_numpy()))
+
+
+def simulate(session, task) -> dict:
+    """SPICE task: one 12 ns transient per input point (and per Monte Carlo seed) inside one loaded deck."""
+    x = np.asarray(task.inputs, float)
+    if task.seeds:
+        out = np.empty((len(task.seeds), x.size))
+        for s, seed in enumerate(task.seeds):
+            for j, v in enumerate(x):
+                apply_point(session, seed, vdiff_v=v)
+                out[s, j] = _held(transient(session, TRAN_STEP_S, T_PERIOD_S, ["ca", "cb"], point=f"vdiff_v={v:g}"))
+        return {"out_V": out}
+    vdd = session.deck_param("vdd_v")
+    out, energy, latency = (np.empty(x.size) for _ in range(3))
+    for j, v in enumerate(x):
+        apply_point(session, vdiff_v=v)
+        wave = transient(session, TRAN_STEP_S, T_PERIOD_S, ["ca", "cb", "vdd#branch"], point=f"vdiff_v={v:g}")
+        t = wave["time_s"].to_numpy()
+        out[j] = _held(wave)
+        energy[j] = supply_energy_J(t, wave["i_vdd_A"].to_numpy(), vdd, (0.0, T_PERIOD_S))
+        latency[j] = settling_time_s(t, wave["v_cb_V"].to_numpy(), T_PHASE_B_START_S, SETTLE_TOL_V, final=V_A_V - v,
+                                     t_end_s=T_PHASE_B_END_S)
+    return {"out_V": out, "energy_J": energy, "latency_s": latency}
+
+
+def fit(data) -> Fit:
+    """LUT of ε and σ on the fit grid; straight line (gain, offset); quadratic energy; worst settling."""
+    x = data.fit_x
+    out = data.nominal_fit["out_V"]
+    gain, offset = np.polyfit(x, out, 1)
+    arrays = {
+        "lut_x_V": x,
+        "lut_error_V": out - x,
+        "lut_sigma_V": sigma_per_point(data.mc_fit["out_V"]) if data.mc_fit else np.zeros_like(x),
+        "energy_coeffs": fit_polynomial(x, data.nominal_fit["energy_J"], 2),
+        "line_coeffs": np.array([offset, gain]),
+    }
+    settle = data.nominal_fit["latency_s"]
+    latency = float("nan") if np.isnan(settle).any() else float(settle.max())
+    notes = {
+        "energy": "mean over the fit grid of the VDD energy of one CDS operation (two samples, 12 ns)",
+        "latency": f"worst-case phase-b track settling to within {SETTLE_TOL_V * 1e3:.2f} mV over the fit grid"
+                   + ("" if not np.isnan(latency) else "; DID NOT SETTLE at x = "
+                      + ", ".join(f"{v:g}" for v in x[np.isnan(settle)]) + " V"),
+        "sigma": f"mismatch sigma from Monte Carlo at {data.mc_point}" if data.mc_fit else "no Monte Carlo",
+        "gain_V_per_V": float(gain),
+        "offset_V": float(offset),
+        "charge_injection_range_mV": [float((out - x).min() * 1e3), float((out - x).max() * 1e3)],
+        "v_a_V": V_A_V,
+    }
+    return Fit(arrays, float(np.mean(data.nominal_fit["energy_J"])), latency, notes)
+
+
+def validation_model(arrays, x, rng, n_samples) -> Prediction:
+    """Hard-mode mean; noisy-mode samples without kT/C (SPICE MC is mismatch only)."""
+    lut = CdsLut.from_arrays(arrays)
+    mean = cds(x, lut, CdsParams(mode="hard"))
+    noisy = CdsParams(mode="noisy", thermal_noise=False)
+    samples = np.stack([cds(x, lut, noisy, rng) for _ in range(n_samples)])
+    return Prediction(mean, samples, cds_energy_J(x, lut))
+
+
+FIT_GRID = tuple(np.round(np.arange(-0.3, 0.7001, 0.2), 6))
+HOLDOUT_GRID = tuple(np.round(np.arange(-0.2, 0.6001, 0.2), 6))
+
+SPEC = BlockSpec(
+    name="cds",
+    netlist="cds",
+    summary="two-capacitor (102 fF MIM each) switched-capacitor CDS on low-Vt transmission gates, differential out",
+    input_label="v_a_minus_v_b_V",
+    fit_grid=FIT_GRID,
+    holdout_grid=HOLDOUT_GRID,
+    simulate=simulate,
+    fit=fit,
+    model=validation_model,
+    output_bits=8,
+    full_scale_v=(0.0, 1.8),
+    resolution_note="8-bit imaging path, full scale 1.8 V (LSB 7.03 mV)",
+    mc_batch=100,
+    action="cds",
+    mc_fit_factor=4,
+)

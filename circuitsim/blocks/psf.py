@@ -67,7 +67,8 @@ def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
     from circuitsim.sweep.artifacts import load_artifact
 
     root = Path(root) if root else project_root() / "calibration"
-    return BufferLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "psf")).arrays(MODEL_FILE))
+    artifact = load_artifact(artifact_dir(root, technology, corner, temp_c, "psf"))
+    return BufferLut.from_arrays(artifact.arrays(MODEL_FILE))
 
 
 def psf(v_pix_v, lut: BufferLut, params: PsfParams = PsfParams(), rng: np.random.Generator | None = None) -> np.ndarray:

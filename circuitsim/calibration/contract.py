@@ -5,6 +5,9 @@ fit, the behavioral model under test, and the resolution it is judged at.
 ``simulate(session, task)`` returns, per input point, at least ``out_V`` (the block's output), and for
 nominal tasks ``energy_J`` (per operation) and ``latency_s``; Monte Carlo tasks return ``out_V`` with
 shape (samples, points).
+
+Grids are 1-D (a tuple of floats, one input per point) or d-dimensional (a tuple of d-tuples, e.g.
+``(v_in, weight_word)``); ``model(arrays, x, rng, n)`` then receives ``x`` as an (n, d) array.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
     record = {
         "max_error_lsb": float(err[worst]),
         "max_error_mV": float(err[worst] * spec.lsb_v * 1e3),
-        "worst_input": float(x[worst]),
+        "worst_input": _point(x[worst]),
         "lsb_mV": spec.lsb_v * 1e3,
         "output_bits": spec.output_bits,
         "full_scale_V": list(spec.full_scale_v),
@@ -77,6 +77,12 @@ def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
         record["curves"]["spice_sigma_V"] = spice_sigma.tolist()
     record["pass"] = metrics.passes(record["max_error_lsb"], record["sigma_ratio"], record["energy_ratio"])
     return record
+
+
+def _point(row):
+    """One input point for the record: a float on a 1-D grid, a list (e.g. [v_in, word]) on an (n, d) grid."""
+    row = np.asarray(row, float)
+    return float(row) if row.ndim == 0 else row.tolist()
 
 
 def validate_block(spec: BlockSpec, root: Path, technology: str) -> dict[str, dict]:

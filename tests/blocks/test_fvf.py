@@ -66,7 +66,8 @@ def test_spice_reproduces_committed_held_out_points(sky130):
 
     session = SpiceSession.shared()
     for corner in ("tt", "fs"):
-        spice = load_artifact(artifact_dir(project_root() / "calibration", "sky130", corner, 27, "fvf")).arrays(SPICE_FILE)
+        directory = artifact_dir(project_root() / "calibration", "sky130", corner, 27, "fvf")
+        spice = load_artifact(directory).arrays(SPICE_FILE)
         session.load(render_deck(load_netlist(SPEC.netlist), sky130, corner, 27), name=f"fvf {corner}")
         x = np.concatenate([spice["fit_x"], spice["holdout_x"]])  # the calibration's own sweep
         out, _ = buffers.dc_transfer(session, x, "vin", "out")

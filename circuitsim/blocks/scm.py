@@ -30,7 +30,7 @@ error and energy bars; the Monte Carlo σ is NOT calibrated yet (artifacts carry
 and the block is not in the registry). One MAC costs ~35-45 ms of SPICE (a 16-slot transient of the
 ~80-transistor deck), so 200 draws over the 544-point grid need ~200 x 34 transients x 0.6 s ≈ 70 min of
 CPU for the held-out stream alone, 4-5 h with the 4 x 200 fit stream — beyond this change's budget.
-
+"""
 
 from __future__ import annotations
 

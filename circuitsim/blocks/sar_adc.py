@@ -404,3 +404,132 @@ def designed_params(n_bits, **overrides) -> SarAdcParams:
     )
     values.update(overrides)
     return SarAdcParams(**values)
+
+
+# -- SPICE comparison of the 8-bit converter (netlists/sar_adc.cir; nominal only, see SPEC below) --------
+SPICE_BITS = 8
+SPICE_T_CLK_S = 2.5e-9
+SPICE_STOP_S = 25e-9
+SPICE_CONVERSION_END_S = 22.5e-9
+
+
+def _spice_bits(t, bits_v, dp_v, dn_v, vdd):
+    """Bits read off the bit capacitors after each capture, and the decisions the comparator left undecided
+    (both output inverters on the same side of VDD/2 at the capture instant)."""
+    bits, undecided = [], []
+    for k in range(1, SPICE_BITS + 1):
+        t_cap = k * SPICE_T_CLK_S + 1.40e-9
+        bits.append(int(np.interp(t_cap + 0.3e-9, t, bits_v[k - 1]) > 0.5 * vdd))
+        p, n = np.interp(t_cap, t, dp_v) > 0.5 * vdd, np.interp(t_cap, t, dn_v) > 0.5 * vdd
+        if p == n:
+            undecided.append(k)
+    return bits, undecided
+
+
+def simulate(session, task) -> dict:
+    """SPICE task: one conversion (+ the next sampling phase) per input. ``out_V`` is the code's bin centre
+    on the nominal ±v_ref scale; ``energy_J`` = CDAC (V_ref + V_cm sources over 0..25 ns) + comparator
+    (VDD over the 8 decisions); ``residue_V`` = v(xp) − v(xn) at the last decision (it carries the array's
+    attenuation, i.e. the top-plate parasitic); ``undecided`` = decisions the comparator left undecided."""
+    from circuitsim.spice.analyses import apply_point, transient
+    from circuitsim.spice.measure import supply_energy_J
+
+    if task.seeds:
+        raise NotImplementedError("sar_adc Monte Carlo is not implemented (see SPEC note)")
+    x = np.asarray(task.inputs, float)
+    vdd = session.deck_param("vdd_v")
+    out = {k: np.empty(x.size) for k in ("out_V", "energy_J", "latency_s", "energy_cdac_J", "energy_comparator_J",
+                                         "residue_V", "code", "undecided")}
+    lsb = 2 * vdd / 2 ** SPICE_BITS
+    names = [f"b{k}" for k in range(1, SPICE_BITS + 1)] + ["dp", "dn", "xp", "xn", "vref#branch", "vcm#branch",
+                                                           "vdd#branch"]
+    for j, v in enumerate(x):
+        apply_point(session, vd_v=v)
+        w = transient(session, 5e-12, SPICE_STOP_S, names, max_step_s=20e-12, point=f"vd_v={v:g}")
+        t = w["time_s"].to_numpy()
+        bits, undecided = _spice_bits(t, [w[f"v_b{k}_V"].to_numpy() for k in range(1, SPICE_BITS + 1)],
+                                      w["v_dp_V"].to_numpy(), w["v_dn_V"].to_numpy(), vdd)
+        code = int("".join(map(str, bits)), 2)
+        e_cdac = (supply_energy_J(t, w["i_vref_A"].to_numpy(), vdd, (0, SPICE_STOP_S))
+                  + supply_energy_J(t, w["i_vcm_A"].to_numpy(), 0.5 * vdd, (0, SPICE_STOP_S)))
+        e_cmp = supply_energy_J(t, w["i_vdd_A"].to_numpy(), vdd, (0, SPICE_CONVERSION_END_S))
+        t_last = SPICE_BITS * SPICE_T_CLK_S + 0.2e-9
+        out["residue_V"][j] = np.interp(t_last, t, (w["v_xp_V"] - w["v_xn_V"]).to_numpy())
+        out["code"][j] = code
+        out["out_V"][j] = -vdd + (code + 0.5) * lsb
+        out["energy_cdac_J"][j], out["energy_comparator_J"][j] = e_cdac, e_cmp
+        out["energy_J"][j] = e_cdac + e_cmp
+        out["latency_s"][j] = (SPICE_BITS + 1) * SPICE_T_CLK_S
+        out["undecided"][j] = len(undecided)
+    return out
+
+
+def _dac_ideal_v(codes, v_ref, n_bits):
+    """V_ref·Σ_k s_k·2^−k over the first N−1 decisions (s = ±1): what an unattenuated array subtracts."""
+    codes = np.asarray(codes, np.int64)
+    total = np.zeros(codes.shape)
+    for k in range(1, n_bits):
+        bit = (codes >> (n_bits - k)) & 1
+        total += (2 * bit - 1) * 2.0 ** -k
+    return v_ref * total
+
+
+def fit(data):
+    """Array attenuation α (→ top-plate parasitic) from the last-decision residues on the fit grid,
+    comparator energy per decision from the fit grid; the CDAC energy is the model's own physics."""
+    from circuitsim.calibration.contract import Fit
+
+    nf = data.nominal_fit
+    vdd = 1.8
+    dac = _dac_ideal_v(nf["code"], vdd, SPICE_BITS)
+    alpha = float(np.sum((data.fit_x - nf["residue_V"]) * dac) / np.sum(dac * dac))
+    array_f = 2 ** (SPICE_BITS - 1) * C_UNIT_MIM_1UM_F
+    c_par = max(array_f * (1 / alpha - 1), 0.0)
+    e_cmp = float(np.mean(nf["energy_comparator_J"]) / SPICE_BITS)
+    arrays = {"c_parasitic_F": np.array(c_par), "e_comparator_J": np.array(e_cmp), "alpha": np.array(alpha)}
+    undecided = data.fit_x[nf["undecided"] > 0].tolist() + data.holdout_x[data.nominal_holdout["undecided"] > 0].tolist()
+    notes = {"energy": "CDAC (V_ref + V_cm) + comparator (VDD) per 8-bit conversion, mean over the fit grid; "
+                       "switch drivers and SAR logic are not simulated (behavioural)",
+             "latency": "9 cycles of 2.5 ns (400 MHz)",
+             "alpha": alpha, "c_parasitic_F": c_par, "e_comparator_per_decision_J": e_cmp,
+             "undecided_inputs_V": undecided,
+             "sigma": "no Monte Carlo (not run: ~450 s of CPU for 2 x 200 samples was over this issue's budget)"}
+    return Fit(arrays, float(np.mean(nf["energy_J"])), (SPICE_BITS + 1) * SPICE_T_CLK_S, notes)
+
+
+def validation_model(arrays, x, rng, n_samples):
+    """Nominal 8-bit model with the fitted parasitic and comparator energy; no logic / sampling energy
+    (not in the SPICE deck either); codes mapped to the same ±v_ref bin centres as SPICE's."""
+    from circuitsim.calibration.contract import Prediction
+
+    params = SarAdcParams(n_bits=SPICE_BITS, v_ref_v=1.8, c_parasitic_f=float(arrays["c_parasitic_F"]),
+                          e_comparator_J=float(arrays["e_comparator_J"]))
+    codes, energy = convert(x, params)
+    mean = -1.8 + (codes + 0.5) * (3.6 / 2 ** SPICE_BITS)
+    return Prediction(mean, None, energy)
+
+
+def _code_centres(values, n_bits=SPICE_BITS, v_ref=1.8):
+    lsb = 2 * v_ref / 2 ** n_bits
+    return tuple(np.round(-v_ref + (np.floor((np.asarray(values) + v_ref) / lsb) + 0.5) * lsb, 6))
+
+
+FIT_GRID = tuple(np.round(np.arange(-1.6, 1.6001, 0.2), 6))
+#: Held-out inputs between the fit points, each at the centre of its ideal code bin, so a model within
+#: 0.5 LSB of SPICE produces SPICE's code.
+HOLDOUT_GRID = _code_centres(np.arange(-1.5, 1.5001, 0.2))
+
+
+def _spec():
+    from circuitsim.calibration.contract import BlockSpec
+
+    return BlockSpec(
+        name="sar_adc", netlist="sar_adc",
+        summary="8-bit differential SAR ADC: MIM CDAC (MCS), StrongARM comparator, behavioural SAR logic",
+        input_label="v_d_V", fit_grid=FIT_GRID, holdout_grid=HOLDOUT_GRID, simulate=simulate, fit=fit,
+        model=validation_model, output_bits=8, full_scale_v=(-1.8, 1.8),
+        resolution_note="8-bit, differential full scale ±1.8 V (LSB 14.06 mV)", mc_batch=50, action="conversion")
+
+
+#: NOT registered in circuitsim.blocks: nominal SPICE comparison only (no Monte Carlo yet).
+SPEC = _spec()

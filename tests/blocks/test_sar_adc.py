@@ -144,3 +144,29 @@ def test_survey_csv_is_packaged_with_attribution():
     rows = load_survey()
     assert len(rows) == 725
     assert sum("SAR" in r["architecture"].upper() for r in rows) > 100
+
+
+def test_spice_8bit_conversion_against_the_model_from_committed_artifacts():
+    """netlists/sar_adc.cir (MIM CDAC, StrongARM latch, behavioural SAR logic), nominal at 7 points:
+    identical codes at the held-out inputs, CDAC energy within 2 %, conversion energy within 5 %."""
+    from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
+    from circuitsim.calibration.validate import find_artifacts, validate_artifact
+    from circuitsim.config import project_root
+    from circuitsim.sweep.artifacts import load_artifact
+
+    found = find_artifacts(project_root() / "calibration", "sky130", "sar_adc")
+    assert len(found) == 7
+    for point, path in found.items():
+        rec = validate_artifact(sar.SPEC, path)
+        assert rec["max_error_lsb"] == 0.0, point
+        assert abs(rec["energy_ratio"] - 1) <= 0.05, (point, rec["energy_ratio"])
+        artifact = load_artifact(path)
+        spice, model = artifact.arrays(SPICE_FILE), artifact.arrays(MODEL_FILE)
+        # v_d = 0 V (a fit point) sits exactly on the MSB transition: the first decision of the latch is
+        # metastable and still undecided at the capture instant at ss, fs and -40 C. Reported, not hidden;
+        # no held-out input (all at code centres) is ever undecided.
+        assert set(artifact.provenance["notes"]["undecided_inputs_V"]) <= {0.0}, point
+        assert not spice["nominal_holdout_undecided"].any(), point
+        params = sar.SarAdcParams(n_bits=8, c_parasitic_f=float(model["c_parasitic_F"]))
+        _, e_cdac = sar.convert(spice["holdout_x"], params)
+        np.testing.assert_allclose(e_cdac, spice["nominal_holdout_energy_cdac_J"], rtol=0.02, err_msg=point)

@@ -16,9 +16,9 @@ Calibrated model of a single MAC from reset (both buffers at V_CM):
 capacitance) and σ (capacitor and switch mismatch) are LUTs on the grid v_in × all 32 weight words,
 from nominal SPICE and Monte Carlo; linear interpolation in v_in, exact in w. Modes: ``ideal`` (Eq. 3),
 ``hard`` (+ ε), ``noisy`` (+ ε + σ·z and the kT/C noise of the sampling and transfer).
-For a sequence of MACs (one PE row) :func:`scm_accumulate` applies Eq. 3 per buffer and adds the
-single-ended error LUTs of each MAC (ε_p, ε_n), assuming the injected charge does not depend on the
-buffer's previous voltage.
+For a sequence of MACs (one PE row) :func:`scm_accumulate` applies Eq. 3 per buffer, starts from the reset
+pedestal and adds each MAC's own injection (from the single-ended LUTs ε_p, ε_n), assuming the injected
+charge does not depend on the buffer's previous voltage.
 
 Energy per MAC (J): ∫VDD·I_VDD dt (switch drivers) + VDD·max(Q_CM, 0), Q_CM the net charge the V_CM
 reference delivers (a buffer on VDD behind a decoupling capacitor replenishes the net charge; sinking
@@ -248,16 +248,22 @@ def scm_mac_reference(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(
 def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), rng=None):
     """A sequence of MACs (one PE row) from reset: (v_p, v_n) after each MAC, arrays of shape (..., n_macs).
 
-    Each MAC applies Eq. 3 to the receiving buffer; hard/noisy modes add that MAC's single-ended errors
-    ε_p, ε_n (from reset; assumed independent of the buffer's previous voltage), noisy mode the mismatch σ
-    of the differential LUT on the receiving buffer and kT/C.
+    Each MAC applies Eq. 3 to the receiving buffer. Hard/noisy modes: the reset leaves each buffer at
+    V_CM + ρ (ρ_p, ρ_n: the reset switch's pedestal, the single-ended error of the zero word); each MAC
+    then adds its own injection δ = ε(v_in, w) − ρ·k, where ε is the single-ended error of that MAC from
+    reset and k = C_out/(C_out + C_s) on the receiving buffer (the share of ρ that Eq. 3 already carries
+    over), 1 on the other one. δ is assumed independent of the buffer's previous voltage. Noisy mode adds
+    the mismatch σ of the differential LUT and kT/C on the receiving buffer.
     """
     v, w = _validated(v_in_v, words, lut, params)
     z_mm, z_th = _draws(v.shape, params, rng)
     sign, mag = word_parts(w)
     c_s = mag * params.c_unit_f
-    vp = np.full(v.shape[:-1], params.v_cm_v)
-    vn = vp.copy()
+    hard = params.mode != "ideal"
+    rho_p = float(np.mean(lut.error_p_v[:, [0, 16]])) if hard else 0.0
+    rho_n = float(np.mean(lut.error_n_v[:, [0, 16]])) if hard else 0.0
+    vp = np.full(v.shape[:-1], params.v_cm_v + rho_p)
+    vn = np.full(v.shape[:-1], params.v_cm_v + rho_n)
     out_p, out_n = np.empty(v.shape), np.empty(v.shape)
     for k in range(v.shape[-1]):
         neg = sign[..., k] == 1
@@ -265,10 +271,11 @@ def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), 
         new = eq3(v[..., k], c_s[..., k], recv, params.c_out_f, params.v_cm_v)
         vp = np.where(neg, vp, new)
         vn = np.where(neg, new, vn)
-        if params.mode != "ideal":
+        if hard:
             vk, wk = v[..., k], w[..., k]
-            vp = vp + _interp_columns(vk, wk, lut.x_v, lut.error_p_v)
-            vn = vn + _interp_columns(vk, wk, lut.x_v, lut.error_n_v)
+            share = params.c_out_f / (params.c_out_f + c_s[..., k])
+            vp = vp + _interp_columns(vk, wk, lut.x_v, lut.error_p_v) - rho_p * np.where(neg, 1.0, share)
+            vn = vn + _interp_columns(vk, wk, lut.x_v, lut.error_n_v) - rho_n * np.where(neg, share, 1.0)
             if params.mode == "noisy":
                 thermal = _thermal_sigma_v(wk, params) if params.thermal_noise else 0.0
                 d = _interp_columns(vk, wk, lut.x_v, lut.sigma_v) * z_mm[..., k] + thermal * z_th[..., k]

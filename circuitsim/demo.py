@@ -3,7 +3,8 @@
 1. the technology (corners, devices, supply, where the model library would come from);
 2. every committed calibration artifact with its energy/latency per operation and provenance;
 3. validation of every block against SPICE on held-out points, with plots in reports/validation/;
-4. the side-by-side energy / latency / bandwidth report of every shipped architecture in reports/energy/.
+4. the side-by-side energy / latency / bandwidth report of every shipped architecture in reports/energy/;
+5. one simulated LeCA frame (N_ch | Q_bit = 4 | 4, noisy chain) next to its input in reports/simulate/.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from circuitsim.calibration.validate import find_artifacts, validate_block
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
 from circuitsim.reports.energy import evaluate_all, format_text, write_report
+from circuitsim.reports.frame import simulate_leca_command
 from circuitsim.reports.validation import format_table, write_plots
 from circuitsim.sweep.artifacts import load_artifact
 from circuitsim.technology import load_technology
@@ -71,4 +73,5 @@ def run_demo(technology_name: str = "sky130", report_dir: Path | None = None) ->
         f"Seed systems side by side ({technology.name} budgets where calibrated, cited literature elsewhere):\n"
         + format_text(evaluations),
         "Energy report:\n" + "\n".join(f"  {p}" for p in energy_files),
+        simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate"),
     ])

@@ -35,6 +35,8 @@ def test_demo_runs_without_ngspice(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Technology sky130" in result.stdout and "sample_hold" in result.stdout
     assert (tmp_path / "validation" / "sample_hold" / "validation.png").is_file()
+    assert (tmp_path / "energy" / "report.md").is_file()
+    assert (tmp_path / "simulate" / "leca_feature_map.png").is_file()
 
 
 def test_bad_option_values(cli):
@@ -50,3 +52,24 @@ def test_import_is_light():
             "bad = [m for m in ('PySpice', 'torch', 'matplotlib') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_simulate_leca(cli, tmp_path):
+    result = cli("simulate", "leca", "--config", "8|3", "--seed", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "N_ch=8, Q_bit=3" in result.stdout and "energy of this frame" in result.stdout
+    import numpy as np
+
+    with np.load(tmp_path / "leca_frame.npz") as data:
+        assert data["codes"].shape == (8, 112, 112) and data["codes"].max() <= 7
+        assert data["energy_per_frame_J"] > 0
+    assert (tmp_path / "leca_feature_map.png").is_file()
+
+
+def test_simulate_bad_inputs(cli, tmp_path):
+    result = cli("simulate", "leca", "--config", "4x4", "--out", str(tmp_path))
+    assert result.returncode == 2 and "--config must be N_ch|Q_bit" in result.stderr
+    result = cli("simulate", "leca", "--config", "6|4", "--out", str(tmp_path))
+    assert result.returncode == 2 and "multiple of 4" in result.stderr
+    result = cli("simulate", "leca", "--image", str(tmp_path / "none.png"), "--out", str(tmp_path))
+    assert result.returncode == 2 and "does not exist" in result.stderr

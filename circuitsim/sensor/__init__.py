@@ -1,0 +1,1 @@
+"""Frame-level sensor simulation composing calibrated block models (numba-parallel, NumPy reference)."""

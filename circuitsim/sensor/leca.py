@@ -1,0 +1,390 @@
+"""Frame-level simulation of the LeCA compressive sensor (SPEC 5.2) from the calibrated block models:
+
+    raw Bayer image (448 x 448, RGGB) -> 4T pixel (photon / dark / read noise, CDS)
+      -> i-buffer + PSF -> 16 SCM MACs per output (one 4 x 4 Bayer block, Eq. 3 on the o-buffer pair)
+      -> FVF on each o-buffer -> differential ADC (Q_bit)
+
+Array mapping: 112 column-parallel PEs, PE ``bx`` serves Bayer columns 4·bx .. 4·bx+3 and processes the
+112 block rows one after the other; a PE makes 4 outputs per pass, so N_ch > 4 reads the pixel rows again
+(repetitive readout: new temporal noise, same fixed pattern). Each output accumulates its 16 MACs in
+row order, then column order (the input-stationary dataflow: per pixel row, 4 inputs x 4 kernels).
+
+Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's is zero until its Monte Carlo
+calibration exists, so noisy frames understate the SCM mismatch) is drawn once per PE (the PEs are
+column-parallel, so it is column fixed-pattern noise shared by all block rows); kT/C noise is drawn per
+operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes: ``ideal`` (buffer lines,
+Eq. 3, no noise), ``hard`` (calibrated LUTs, no noise), ``noisy`` (LUTs + all noise).
+
+Interface choices (V): the CDS output ΔV ≥ 0 is written to the i-buffer as v_pix = V_PIX_DARK − ΔV, so a
+dark pixel sits at the top of the PSF's input range and the PSF output stays inside the SCM's range; the
+ADC converts FVF(v_p) − FVF(v_n) over ±``adc_full_scale_v``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from circuitsim import config
+from circuitsim.blocks import fvf as fvf_block
+from circuitsim.blocks import pixel_4t as pixel_block
+from circuitsim.blocks import psf as psf_block
+from circuitsim.blocks import scm as scm_block
+from circuitsim.blocks.kernels import interp_linear
+from circuitsim.errors import InputRangeError
+
+ARRAY_ROWS = ARRAY_COLS = 448
+BLOCK = 4
+OUTPUTS_PER_PASS = 4
+MACS = BLOCK * BLOCK
+#: i-buffer level of a dark pixel (V): the PSF maps 0.97 V to ~1.39 V, inside the SCM's 0.6-1.4 V range.
+V_PIX_DARK_V = 0.97
+MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+Q_BITS = (1.5, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class LecaConfig:
+    """One LeCA encoder configuration. ``weights``: signed Bayer-domain kernels (N_ch, 4, 4), integers in
+    −15..15 (sign + 4-bit magnitude); ``q_bits`` in 1.5, 2, 3, 4; exposure (s) and the photon flux (photons/s)
+    of a pixel at image value 1.0; ADC full scale ±``adc_full_scale_v`` (V) on the differential output."""
+
+    weights: np.ndarray
+    q_bits: float = 4
+    exposure_s: float = 10e-3
+    max_flux_per_s: float = 2.0e6
+    adc_full_scale_v: float = 0.5
+    mode: str = "noisy"
+    corner: str = "tt"
+    temp_c: float = 27
+
+    def __post_init__(self):
+        w = np.asarray(self.weights)
+        if w.ndim != 3 or w.shape[1:] != (BLOCK, BLOCK) or w.shape[0] < 1:
+            raise InputRangeError(f"weights must have shape (N_ch, 4, 4), got {w.shape}")
+        if not np.issubdtype(w.dtype, np.integer) or np.abs(w).max() > 15:
+            raise InputRangeError("weights must be integers in -15..15 (sign + 4-bit magnitude)")
+        if self.q_bits not in Q_BITS:
+            raise InputRangeError(f"q_bits must be one of {', '.join(map(str, Q_BITS))}, got {self.q_bits}")
+        if self.mode not in MODES:
+            raise InputRangeError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.exposure_s <= 0 or self.max_flux_per_s < 0 or self.adc_full_scale_v <= 0:
+            raise InputRangeError("exposure_s and adc_full_scale_v must be > 0 and max_flux_per_s >= 0")
+
+    @property
+    def n_ch(self) -> int:
+        return int(np.asarray(self.weights).shape[0])
+
+    @property
+    def passes(self) -> int:
+        """Pixel readouts per frame: ceil(N_ch / 4)."""
+        return -(-self.n_ch // OUTPUTS_PER_PASS)
+
+    @property
+    def levels(self) -> int:
+        return 3 if self.q_bits == 1.5 else 2 ** int(self.q_bits)
+
+
+def rgb_kernel_to_bayer(kernel_rgb: np.ndarray) -> np.ndarray:
+    """(N_ch, 3, 2, 2) RGB kernels (stride-2 conv on the 224 x 224 x 3 image) -> (N_ch, 4, 4) Bayer kernels:
+    quad (i, j) of the 4 x 4 RGGB block gets R at (2i, 2j), G halved at (2i, 2j+1) and (2i+1, 2j), B at
+    (2i+1, 2j+1), as LeCA maps its 2 x 2 x 3 kernel onto raw pixels. Rounded to integers."""
+    k = np.asarray(kernel_rgb, float)
+    if k.ndim != 4 or k.shape[1:] != (3, 2, 2):
+        raise InputRangeError(f"RGB kernels must have shape (N_ch, 3, 2, 2), got {k.shape}")
+    out = np.zeros((k.shape[0], BLOCK, BLOCK))
+    out[:, 0::2, 0::2] = k[:, 0]
+    out[:, 0::2, 1::2] = k[:, 1] / 2
+    out[:, 1::2, 0::2] = k[:, 1] / 2
+    out[:, 1::2, 1::2] = k[:, 2]
+    return np.rint(out).astype(np.int64)
+
+
+def rgb_to_bayer(image_rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) image in [0, 1] -> (H, W) RGGB mosaic (what the sensor's colour filters pass)."""
+    img = np.asarray(image_rgb, float)
+    mosaic = np.empty(img.shape[:2])
+    mosaic[0::2, 0::2] = img[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = img[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = img[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = img[1::2, 1::2, 2]
+    return mosaic
+
+
+def _words(weights: np.ndarray, passes: int) -> np.ndarray:
+    """5-bit words per (pass, kernel slot, MAC); unused slots of the last pass get weight 0."""
+    w = np.zeros((passes * OUTPUTS_PER_PASS, MACS), np.int64)
+    flat = np.asarray(weights).reshape(len(weights), MACS)
+    w[: len(flat)] = np.where(flat < 0, 16 + np.abs(flat), flat)
+    return np.ascontiguousarray(w.reshape(passes, OUTPUTS_PER_PASS, MACS))
+
+
+@dataclass
+class Models:
+    """The calibrated tables the chain uses, loaded once (hash-checked artifacts)."""
+
+    pixel_lut: object
+    pixel_params: object
+    psf_lut: object
+    psf_params: object
+    scm_lut: object
+    scm_params: object
+    fvf_lut: object
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, corner="tt", temp_c=27) -> "Models":
+        return cls(pixel_block.load_lut(corner, temp_c), pixel_block.params_from_artifact(corner, temp_c),
+                   psf_block.load_lut(corner, temp_c), psf_block.PsfParams(),
+                   scm_block.load_lut(corner, temp_c), scm_block.ScmParams(), fvf_block.load_lut(corner, temp_c))
+
+
+@dataclass
+class Draws:
+    """Every random number of one frame, drawn up front so the numba and NumPy paths see the same ones."""
+
+    z_psf_mm: np.ndarray  # (n_pe, 4): i-buffer + PSF instance, per PE
+    z_psf_th: np.ndarray  # (passes, nby, nbx, 4, 4): kT/C of each i-buffer write
+    z_scm_mm: np.ndarray  # (n_pe, 4, 16): per PE, kernel slot and MAC position
+    z_scm_th: np.ndarray  # (passes, nby, nbx, 4, 16)
+    z_fvf_mm: np.ndarray  # (n_pe, 4, 2): the FVF of each o-buffer
+
+
+def draw_chain(config_: LecaConfig, nby: int, nbx: int, rng: np.random.Generator) -> Draws:
+    p = config_.passes
+    if config_.mode != "noisy":
+        zeros = np.zeros
+        return Draws(zeros((nbx, 4)), zeros((p, nby, nbx, 4, 4)), zeros((nbx, 4, MACS)),
+                     zeros((p, nby, nbx, 4, MACS)), zeros((nbx, 4, 2)))
+    return Draws(rng.standard_normal((nbx, 4)), rng.standard_normal((p, nby, nbx, 4, 4)),
+                 rng.standard_normal((nbx, 4, MACS)), rng.standard_normal((p, nby, nbx, 4, MACS)),
+                 rng.standard_normal((nbx, 4, 2)))
+
+
+def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.random.Generator) -> np.ndarray:
+    """i-buffer voltages (passes, nby, nbx, 4, 4) from the raw image: one pixel readout per pass."""
+    raw = np.asarray(raw, float)
+    if raw.ndim != 2 or raw.shape[0] % BLOCK or raw.shape[1] % BLOCK:
+        raise InputRangeError(f"raw image must be 2-D with sides divisible by 4, got {raw.shape}")
+    if not np.all(np.isfinite(raw)) or raw.min() < 0:
+        raise InputRangeError("raw image values must be finite and >= 0 (1.0 = max_flux_per_s)")
+    flux = raw * cfg.max_flux_per_s
+    params = models.pixel_params
+    noisy = cfg.mode == "noisy"
+    if not noisy:
+        params = pixel_block.replace(params, read_noise_v=0.0, prnu_fraction=0.0, dsnu_fraction=0.0,
+                                     dark_current_e_per_s=0.0)
+    pattern = pixel_block.fixed_pattern(raw.shape, params, models.pixel_lut, rng) if noisy else None
+    reads = []
+    for _ in range(cfg.passes):
+        if noisy:
+            dv = pixel_block.pixel_4t(flux, cfg.exposure_s, models.pixel_lut, params, rng, pattern)
+        else:  # noise-free: the expected signal (no Poisson draw)
+            dv = expected_cds_v(flux, cfg.exposure_s, models, params)
+        reads.append(np.clip(V_PIX_DARK_V - dv, psf_block.V_PIX_RANGE_V[0], V_PIX_DARK_V))
+    nby, nbx = raw.shape[0] // BLOCK, raw.shape[1] // BLOCK
+    v = np.stack(reads).reshape(cfg.passes, nby, BLOCK, nbx, BLOCK).transpose(0, 1, 3, 2, 4)
+    return np.ascontiguousarray(v)
+
+
+def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
+    """Noise-free CDS output (V): SF(V_rst) − SF(V_rst − CG·min(QE·Φ·t, N_fw)) through the SF LUT."""
+    electrons = np.minimum(params.quantum_efficiency * flux * exposure_s, params.full_well_e)
+    lut = models.pixel_lut
+    v_rst = params.v_fd_reset_v
+    v_sig = v_rst - params.conversion_gain_v_per_e * electrons
+    if params.sf_mode == "ideal":
+        return lut.line_coeffs[1] * (v_rst - v_sig)
+    return np.interp(v_rst, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v)
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
+def _interp_column(x, xp, table, column):
+    return interp_linear(x, xp, np.ascontiguousarray(table[:, column]))
+
+
+@njit(parallel=True, fastmath=config.FASTMATH, cache=True)
+def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
+                     scm_sig, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm, z_psf_th, z_scm_mm,
+                     z_scm_th, z_fvf_mm, mode, out_d):
+    passes, nby, nbx = v_pix.shape[0], v_pix.shape[1], v_pix.shape[2]
+    for job in prange(passes * nby):
+        p = job // nby
+        by = job % nby
+        for bx in range(nbx):
+            for k in range(OUTPUTS_PER_PASS):
+                vp = v_cm
+                vn = v_cm
+                for m in range(MACS):
+                    r = m // BLOCK
+                    c = m % BLOCK
+                    v = v_pix[p, by, bx, r, c]
+                    if mode == 0:
+                        vin = psf_line[0] + psf_line[1] * v
+                    else:
+                        vin = interp_linear(v, psf_x, psf_out)
+                        if mode == 2:
+                            vin += interp_linear(v, psf_x, psf_sig) * z_psf_mm[bx, c] + psf_th * z_psf_th[p, by, bx, r, c]
+                    w = words[p, k, m]
+                    neg = (w >> 4) & 1
+                    cs = c_s[p, k, m]
+                    recv = vn if neg == 1 else vp
+                    new = (cs * (2.0 * v_cm - vin) + c_out * recv) / (c_out + cs)
+                    if neg == 1:
+                        vn = new
+                    else:
+                        vp = new
+                    if mode >= 1:
+                        vp += _interp_column(vin, scm_x, scm_ep, w)
+                        vn += _interp_column(vin, scm_x, scm_en, w)
+                        if mode == 2:
+                            d = (_interp_column(vin, scm_x, scm_sig, w) * z_scm_mm[bx, k, m]
+                                 + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
+                            if neg == 1:
+                                vn += d
+                            else:
+                                vp += d
+                if mode == 0:
+                    fp = fvf_line[0] + fvf_line[1] * vp
+                    fn = fvf_line[0] + fvf_line[1] * vn
+                else:
+                    fp = interp_linear(vp, fvf_x, fvf_out)
+                    fn = interp_linear(vn, fvf_x, fvf_out)
+                    if mode == 2:
+                        fp += interp_linear(vp, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 0]
+                        fn += interp_linear(vn, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 1]
+                out_d[p, by, bx, k] = fp - fn
+
+
+def _chain_arrays(cfg: LecaConfig, models: Models):
+    words = _words(cfg.weights, cfg.passes)
+    _, mag = scm_block.word_parts(words)
+    c_s = mag * models.scm_params.c_unit_f
+    th = scm_block._thermal_sigma_v(words, models.scm_params) if cfg.mode == "noisy" else np.zeros(words.shape)
+    psf_th = models.psf_params._sigma_th() if cfg.mode == "noisy" else 0.0
+    return words, np.ascontiguousarray(c_s, float), np.ascontiguousarray(th, float), float(psf_th)
+
+
+def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
+    """Differential ADC input (passes, nby, nbx, 4) in V, numba-parallel over block rows."""
+    words, c_s, th, psf_th = _chain_arrays(cfg, models)
+    out = np.empty(v_pix.shape[:3] + (OUTPUTS_PER_PASS,))
+    s, p, f = models.scm_lut, models.psf_lut, models.fvf_lut
+    _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, s.error_p_v,
+                     s.error_n_v, s.sigma_v, models.scm_params.c_out_f, models.scm_params.v_cm_v, f.x_v, f.out_v,
+                     f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
+                     draws.z_fvf_mm, MODES[cfg.mode], out)
+    return out
+
+
+def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
+    """Plain NumPy oracle of :func:`pe_chain` (vectorised over all outputs, a loop over the 16 MACs)."""
+    words, c_s, th, psf_th = _chain_arrays(cfg, models)
+    mode = MODES[cfg.mode]
+    p, s, f = models.psf_lut, models.scm_lut, models.fvf_lut
+    if mode == 0:
+        vin = p.line_coeffs[0] + p.line_coeffs[1] * v_pix
+    else:
+        vin = np.interp(v_pix, p.x_v, p.out_v)
+        if mode == 2:
+            vin = vin + np.interp(v_pix, p.x_v, p.sigma_v) * draws.z_psf_mm[None, None, :, None, :] \
+                + psf_th * draws.z_psf_th
+    vin = vin.reshape(v_pix.shape[:3] + (MACS,))                       # (P, nby, nbx, 16), row-major (r, c)
+    shape = v_pix.shape[:3] + (OUTPUTS_PER_PASS,)
+    vp = np.full(shape, models.scm_params.v_cm_v)
+    vn = vp.copy()
+    c_out, v_cm = models.scm_params.c_out_f, models.scm_params.v_cm_v
+    for m in range(MACS):
+        x = np.broadcast_to(vin[..., m:m + 1], shape)                   # the same input for the 4 kernels
+        w = np.broadcast_to(words[:, None, None, :, m], shape)
+        cs = np.broadcast_to(c_s[:, None, None, :, m], shape)
+        neg = (w >> 4) & 1
+        new = (cs * (2 * v_cm - x) + c_out * np.where(neg == 1, vn, vp)) / (c_out + cs)
+        vp, vn = np.where(neg == 1, vp, new), np.where(neg == 1, new, vn)
+        if mode >= 1:
+            vp = vp + _column_interp(x, w, s.x_v, s.error_p_v)
+            vn = vn + _column_interp(x, w, s.x_v, s.error_n_v)
+            if mode == 2:
+                d = _column_interp(x, w, s.x_v, s.sigma_v) * draws.z_scm_mm[None, None, :, :, m] \
+                    + th[:, None, None, :, m] * draws.z_scm_th[..., m]
+                vp, vn = vp + np.where(neg == 1, 0.0, d), vn + np.where(neg == 1, d, 0.0)
+    if mode == 0:
+        return f.line_coeffs[1] * (vp - vn)
+    fp, fn = np.interp(vp, f.x_v, f.out_v), np.interp(vn, f.x_v, f.out_v)
+    if mode == 2:
+        fp = fp + np.interp(vp, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 0]
+        fn = fn + np.interp(vn, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 1]
+    return fp - fn
+
+
+def _column_interp(x, w, xp, table):
+    out = np.empty(x.shape)
+    for word in np.unique(w):
+        sel = w == word
+        out[sel] = np.interp(x[sel], xp, table[:, word])
+    return out
+
+
+def quantize(v_d: np.ndarray, cfg: LecaConfig) -> np.ndarray:
+    """ADC codes 0 .. levels−1 of the differential input over ±full scale (uniform; 1.5 bit = 3 levels)."""
+    fs = cfg.adc_full_scale_v
+    lsb = 2 * fs / cfg.levels
+    return np.clip(np.floor((v_d + fs) / lsb), 0, cfg.levels - 1).astype(np.int16)
+
+
+@dataclass
+class FrameResult:
+    """Feature map (N_ch, 112, 112) as ADC codes and as the analog differential voltage (V)."""
+
+    codes: np.ndarray
+    analog_v: np.ndarray
+    config: LecaConfig
+
+
+def _to_feature_map(v_d: np.ndarray, cfg: LecaConfig) -> np.ndarray:
+    passes, nby, nbx, _ = v_d.shape
+    maps = v_d.transpose(0, 3, 1, 2).reshape(passes * OUTPUTS_PER_PASS, nby, nbx)
+    return maps[: cfg.n_ch]
+
+
+def simulate_frame(raw: np.ndarray, cfg: LecaConfig, rng: np.random.Generator, models: Models | None = None,
+                   reference: bool = False) -> FrameResult:
+    """One frame through the whole chain (numba; ``reference=True`` runs the NumPy oracle instead)."""
+    models = models or Models.load(cfg.corner, cfg.temp_c)
+    v_pix = pixel_voltages(raw, cfg, models, rng)
+    draws = draw_chain(cfg, v_pix.shape[1], v_pix.shape[2], rng)
+    v_d = (pe_chain_reference if reference else pe_chain)(v_pix, cfg, models, draws)
+    analog = _to_feature_map(v_d, cfg)
+    return FrameResult(quantize(analog, cfg), analog, cfg)
+
+
+def default_weights(n_ch: int, seed: int = 0) -> np.ndarray:
+    """A reproducible set of Bayer kernels for demos: a luminance sum, colour differences and oriented
+    edges, then seeded random kernels for the remaining channels (integers in −15..15)."""
+    base = [
+        rgb_kernel_to_bayer(np.array([[[[4, 4], [4, 4]], [[8, 8], [8, 8]], [[4, 4], [4, 4]]]])),   # luminance
+        rgb_kernel_to_bayer(np.array([[[[8, 8], [8, 8]], [[0, 0], [0, 0]], [[-8, -8], [-8, -8]]]])),  # R − B
+        rgb_kernel_to_bayer(np.array([[[[6, -6], [6, -6]], [[12, -12], [12, -12]], [[6, -6], [6, -6]]]])),  # |
+        rgb_kernel_to_bayer(np.array([[[[6, 6], [-6, -6]], [[12, 12], [-12, -12]], [[6, 6], [-6, -6]]]])),  # —
+    ]
+    weights = np.concatenate(base)[:n_ch]
+    if n_ch > len(base):
+        rng = np.random.default_rng(seed)
+        weights = np.concatenate([weights, rng.integers(-15, 16, size=(n_ch - len(base), BLOCK, BLOCK))])
+    return weights.astype(np.int64)
+
+
+def test_scene(size: int = ARRAY_ROWS) -> np.ndarray:
+    """A deterministic RGB scene in [0, 1]: colour ramps, a bright disc and bars (no file needed)."""
+    y, x = np.mgrid[0:size, 0:size] / (size - 1)
+    r = 0.15 + 0.7 * x
+    g = 0.15 + 0.7 * y
+    b = 0.15 + 0.7 * (1 - x) * (1 - y)
+    disc = ((x - 0.68) ** 2 + (y - 0.32) ** 2) < 0.04
+    bars = (np.sin(2 * np.pi * 12 * x) > 0) & (y > 0.7)
+    img = np.stack([r, g, b], axis=-1)
+    img[disc] = 0.95
+    img[bars] *= 0.3
+    return np.clip(img, 0, 1)

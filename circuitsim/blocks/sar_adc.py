@@ -347,9 +347,12 @@ def sine_test(params: SarAdcParams, instance: SarInstance | None = None, rng=Non
 
 
 def linearity(params: SarAdcParams, instances, rng=None, *, per_code: int = 64) -> dict:
-    """DNL / INL (LSB) by code density of a uniform full-scale ramp, for each instance: arrays of shape
-    (instances, levels − 2) and the worst |DNL|, |INL| over all of them."""
-    x = adc_metrics.ramp_inputs_v(-params.full_scale_v, params.full_scale_v, params.levels, per_code)
+    """DNL / INL (LSB) by code density of a uniform ramp over the whole accepted input range ±v_ref (which
+    over-ranges the ±full_scale_v the codes span when there is a parasitic, so an instance's offset moves
+    hits between the open end codes, not out of the inner ones; ``per_code`` hits per code over
+    ±full_scale_v), for each instance: arrays of shape (instances, levels − 2) and the worst |DNL|, |INL|."""
+    n_points = int(round(params.levels * per_code * params.v_ref_v / params.full_scale_v))
+    x = adc_metrics.ramp_inputs_v(-params.v_ref_v, params.v_ref_v, n_points, 1)
     dnl, inl = [], []
     for inst in instances:
         codes, _ = convert(x, params, inst, rng)

@@ -245,7 +245,7 @@ def scm_mac_reference(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(
     return out
 
 
-def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), rng=None):
+def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), rng=None, draws=None):
     """A sequence of MACs (one PE row) from reset: (v_p, v_n) after each MAC, arrays of shape (..., n_macs).
 
     Each MAC applies Eq. 3 to the receiving buffer. Hard/noisy modes: the reset leaves each buffer at
@@ -253,10 +253,12 @@ def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), 
     then adds its own injection δ = ε(v_in, w) − ρ·k, where ε is the single-ended error of that MAC from
     reset and k = C_out/(C_out + C_s) on the receiving buffer (the share of ρ that Eq. 3 already carries
     over), 1 on the other one. δ is assumed independent of the buffer's previous voltage. Noisy mode adds
-    the mismatch σ of the differential LUT and kT/C on the receiving buffer.
+    the mismatch σ of the differential LUT and kT/C on the receiving buffer. ``draws`` = (z_mm, z_th),
+    standard normals broadcastable to the input's shape, replaces drawing them from ``rng`` (a frame
+    simulation draws the mismatch once per PE instance).
     """
     v, w = _validated(v_in_v, words, lut, params)
-    z_mm, z_th = _draws(v.shape, params, rng)
+    z_mm, z_th = _draws(v.shape, params, rng) if draws is None else (np.broadcast_to(d, v.shape) for d in draws)
     sign, mag = word_parts(w)
     c_s = mag * params.c_unit_f
     hard = params.mode != "ideal"

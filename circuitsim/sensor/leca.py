@@ -22,7 +22,7 @@ ADC converts FVF(v_p) − FVF(v_n) over ±``adc_full_scale_v``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit, prange
@@ -39,8 +39,11 @@ ARRAY_ROWS = ARRAY_COLS = 448
 BLOCK = 4
 OUTPUTS_PER_PASS = 4
 MACS = BLOCK * BLOCK
-#: i-buffer level of a dark pixel (V): the PSF maps 0.97 V to ~1.39 V, inside the SCM's 0.6-1.4 V range.
-V_PIX_DARK_V = 0.97
+#: i-buffer level of a dark pixel (V), fixed at the tt design point: the PSF maps 0.945 V to 1.367 V,
+#: 5 σ of PSF mismatch (6 mV) below the top of the SCM's calibrated input range (1.4 V).
+V_PIX_DARK_V = 0.945
+#: Mismatch margin (in σ of the PSF) kept between the PSF output and the SCM's calibrated range.
+PSF_MARGIN_SIGMA = 5.0
 MODES = {"ideal": 0, "hard": 1, "noisy": 2}
 Q_BITS = (1.5, 2, 3, 4)
 
@@ -207,16 +210,16 @@ def _interp_column(x, xp, table, column):
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
-                     scm_sig, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm, z_psf_th, z_scm_mm,
-                     z_scm_th, z_fvf_mm, mode, out_d):
+                     scm_sig, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm, z_psf_th,
+                     z_scm_mm, z_scm_th, z_fvf_mm, mode, out_d):
     passes, nby, nbx = v_pix.shape[0], v_pix.shape[1], v_pix.shape[2]
     for job in prange(passes * nby):
         p = job // nby
         by = job % nby
         for bx in range(nbx):
             for k in range(OUTPUTS_PER_PASS):
-                vp = v_cm
-                vn = v_cm
+                vp = v_cm + rho_p  # the reset pedestal (zero in ideal mode), as in scm_accumulate
+                vn = v_cm + rho_n
                 for m in range(MACS):
                     r = m // BLOCK
                     c = m % BLOCK
@@ -237,8 +240,9 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
                     else:
                         vp = new
                     if mode >= 1:
-                        vp += _interp_column(vin, scm_x, scm_ep, w)
-                        vn += _interp_column(vin, scm_x, scm_en, w)
+                        share = c_out / (c_out + cs)  # the part of the pedestal Eq. 3 already carries over
+                        vp += _interp_column(vin, scm_x, scm_ep, w) - rho_p * (1.0 if neg == 1 else share)
+                        vn += _interp_column(vin, scm_x, scm_en, w) - rho_n * (share if neg == 1 else 1.0)
                         if mode == 2:
                             d = (_interp_column(vin, scm_x, scm_sig, w) * z_scm_mm[bx, k, m]
                                  + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
@@ -267,23 +271,55 @@ def _chain_arrays(cfg: LecaConfig, models: Models):
     return words, np.ascontiguousarray(c_s, float), np.ascontiguousarray(th, float), float(psf_th)
 
 
+def _pedestals(cfg: LecaConfig, models: Models) -> tuple[float, float]:
+    """Reset pedestals (V) of the o-buffers: the single-ended error of the zero word (see scm_accumulate)."""
+    if cfg.mode == "ideal":
+        return 0.0, 0.0
+    s = models.scm_lut
+    return float(np.mean(s.error_p_v[:, [0, 16]])), float(np.mean(s.error_n_v[:, [0, 16]]))
+
+
+def check_interface(v_pix: np.ndarray, cfg: LecaConfig, models: Models) -> None:
+    """Refuse a chain whose PSF output (plus a 5 σ mismatch margin) leaves the SCM's calibrated input range:
+    the SCM tables would be extrapolated there. The PSF's output level moves with the corner (PMOS Vth)."""
+    if cfg.mode == "ideal":
+        return
+    p, lo, hi = models.psf_lut, models.scm_lut.x_v[0], models.scm_lut.x_v[-1]
+    v = np.array([v_pix.min(), v_pix.max()])
+    out = np.interp(v, p.x_v, p.out_v)
+    margin = PSF_MARGIN_SIGMA * np.interp(v, p.x_v, p.sigma_v) if cfg.mode == "noisy" else 0.0
+    if out[0] - np.atleast_1d(margin)[0] < lo or out[1] + np.atleast_1d(margin)[-1] > hi:
+        raise InputRangeError(
+            f"at {cfg.corner} {cfg.temp_c:g} C the PSF output spans {out[0]:.3f}..{out[1]:.3f} V (pixel levels "
+            f"{v[0]:.3f}..{v[1]:.3f} V), outside the SCM's calibrated input range {lo:g}..{hi:g} V with a "
+            f"{PSF_MARGIN_SIGMA:g} sigma margin: the PSF level shifts with the corner; the SCM must be "
+            "calibrated over a wider input range before this corner can be simulated"
+        )
+
+
 def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
     """Differential ADC input (passes, nby, nbx, 4) in V, numba-parallel over block rows."""
+    check_interface(v_pix, cfg, models)
     words, c_s, th, psf_th = _chain_arrays(cfg, models)
     out = np.empty(v_pix.shape[:3] + (OUTPUTS_PER_PASS,))
     s, p, f = models.scm_lut, models.psf_lut, models.fvf_lut
+    rho_p, rho_n = _pedestals(cfg, models)
     _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, s.error_p_v,
-                     s.error_n_v, s.sigma_v, models.scm_params.c_out_f, models.scm_params.v_cm_v, f.x_v, f.out_v,
+                     s.error_n_v, s.sigma_v, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
+                     f.x_v, f.out_v,
                      f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
                      draws.z_fvf_mm, MODES[cfg.mode], out)
     return out
 
 
 def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
-    """Plain NumPy oracle of :func:`pe_chain` (vectorised over all outputs, a loop over the 16 MACs)."""
-    words, c_s, th, psf_th = _chain_arrays(cfg, models)
+    """Plain NumPy oracle of :func:`pe_chain`: the PSF and FVF LUTs with ``numpy.interp`` and the SCM
+    through the block's own :func:`circuitsim.blocks.scm.scm_accumulate`, fed the same draws."""
+    check_interface(v_pix, cfg, models)
+    _, _, _, psf_th = _chain_arrays(cfg, models)
+    words = _words(cfg.weights, cfg.passes)
     mode = MODES[cfg.mode]
-    p, s, f = models.psf_lut, models.scm_lut, models.fvf_lut
+    p, f = models.psf_lut, models.fvf_lut
     if mode == 0:
         vin = p.line_coeffs[0] + p.line_coeffs[1] * v_pix
     else:
@@ -291,25 +327,14 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
         if mode == 2:
             vin = vin + np.interp(v_pix, p.x_v, p.sigma_v) * draws.z_psf_mm[None, None, :, None, :] \
                 + psf_th * draws.z_psf_th
-    vin = vin.reshape(v_pix.shape[:3] + (MACS,))                       # (P, nby, nbx, 16), row-major (r, c)
-    shape = v_pix.shape[:3] + (OUTPUTS_PER_PASS,)
-    vp = np.full(shape, models.scm_params.v_cm_v)
-    vn = vp.copy()
-    c_out, v_cm = models.scm_params.c_out_f, models.scm_params.v_cm_v
-    for m in range(MACS):
-        x = np.broadcast_to(vin[..., m:m + 1], shape)                   # the same input for the 4 kernels
-        w = np.broadcast_to(words[:, None, None, :, m], shape)
-        cs = np.broadcast_to(c_s[:, None, None, :, m], shape)
-        neg = (w >> 4) & 1
-        new = (cs * (2 * v_cm - x) + c_out * np.where(neg == 1, vn, vp)) / (c_out + cs)
-        vp, vn = np.where(neg == 1, vp, new), np.where(neg == 1, new, vn)
-        if mode >= 1:
-            vp = vp + _column_interp(x, w, s.x_v, s.error_p_v)
-            vn = vn + _column_interp(x, w, s.x_v, s.error_n_v)
-            if mode == 2:
-                d = _column_interp(x, w, s.x_v, s.sigma_v) * draws.z_scm_mm[None, None, :, :, m] \
-                    + th[:, None, None, :, m] * draws.z_scm_th[..., m]
-                vp, vn = vp + np.where(neg == 1, 0.0, d), vn + np.where(neg == 1, d, 0.0)
+    passes, nby, nbx = v_pix.shape[:3]
+    shape = (passes, nby, nbx, OUTPUTS_PER_PASS, MACS)
+    x = np.broadcast_to(vin.reshape(passes, nby, nbx, 1, MACS), shape)      # the same inputs for the 4 kernels
+    w = np.broadcast_to(words[:, None, None, :, :], shape)
+    z = (draws.z_scm_mm[None, None], draws.z_scm_th)
+    params = replace(models.scm_params, mode=cfg.mode)
+    vp_all, vn_all = scm_block.scm_accumulate(x, w, models.scm_lut, params, draws=z)
+    vp, vn = vp_all[..., -1], vn_all[..., -1]
     if mode == 0:
         return f.line_coeffs[1] * (vp - vn)
     fp, fn = np.interp(vp, f.x_v, f.out_v), np.interp(vn, f.x_v, f.out_v)
@@ -317,14 +342,6 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
         fp = fp + np.interp(vp, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 0]
         fn = fn + np.interp(vn, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 1]
     return fp - fn
-
-
-def _column_interp(x, w, xp, table):
-    out = np.empty(x.shape)
-    for word in np.unique(w):
-        sel = w == word
-        out[sel] = np.interp(x[sel], xp, table[:, word])
-    return out
 
 
 def quantize(v_d: np.ndarray, cfg: LecaConfig) -> np.ndarray:

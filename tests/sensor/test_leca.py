@@ -120,3 +120,10 @@ def test_bad_images_refused(models):
         leca.simulate_frame(np.zeros((10, 12)), cfg, np.random.default_rng(0), models)
     with pytest.raises(InputRangeError, match=">= 0"):
         leca.simulate_frame(-np.ones((8, 8)), cfg, np.random.default_rng(0), models)
+
+
+def test_corner_where_the_psf_leaves_the_scm_range_is_refused(raw):
+    """At ss the PSF output of a dark pixel (~1.47 V) is beyond the SCM's calibrated 0.6-1.4 V."""
+    cfg = leca.LecaConfig(weights=leca.default_weights(4), mode="hard", corner="ss")
+    with pytest.raises(InputRangeError, match="outside the SCM's calibrated input range"):
+        leca.simulate_frame(raw, cfg, np.random.default_rng(0))

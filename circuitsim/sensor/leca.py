@@ -203,11 +203,6 @@ def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
     return np.interp(v_rst, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v)
 
 
-@njit(fastmath=config.FASTMATH, cache=True)
-def _interp_column(x, xp, table, column):
-    return interp_linear(x, xp, np.ascontiguousarray(table[:, column]))
-
-
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
                      scm_sig, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm, z_psf_th,
@@ -241,10 +236,10 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
                         vp = new
                     if mode >= 1:
                         share = c_out / (c_out + cs)  # the part of the pedestal Eq. 3 already carries over
-                        vp += _interp_column(vin, scm_x, scm_ep, w) - rho_p * (1.0 if neg == 1 else share)
-                        vn += _interp_column(vin, scm_x, scm_en, w) - rho_n * (share if neg == 1 else 1.0)
+                        vp += interp_linear(vin, scm_x, scm_ep[w]) - rho_p * (1.0 if neg == 1 else share)
+                        vn += interp_linear(vin, scm_x, scm_en[w]) - rho_n * (share if neg == 1 else 1.0)
                         if mode == 2:
-                            d = (_interp_column(vin, scm_x, scm_sig, w) * z_scm_mm[bx, k, m]
+                            d = (interp_linear(vin, scm_x, scm_sig[w]) * z_scm_mm[bx, k, m]
                                  + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
                             if neg == 1:
                                 vn += d
@@ -304,8 +299,10 @@ def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -
     out = np.empty(v_pix.shape[:3] + (OUTPUTS_PER_PASS,))
     s, p, f = models.scm_lut, models.psf_lut, models.fvf_lut
     rho_p, rho_n = _pedestals(cfg, models)
-    _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, s.error_p_v,
-                     s.error_n_v, s.sigma_v, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
+    # word-major copies of the SCM tables: each MAC then reads one contiguous row
+    word_major = [np.ascontiguousarray(t.T) for t in (s.error_p_v, s.error_n_v, s.sigma_v)]
+    _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, *word_major,
+                     rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
                      f.x_v, f.out_v,
                      f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
                      draws.z_fvf_mm, MODES[cfg.mode], out)

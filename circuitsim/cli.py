@@ -193,20 +193,25 @@ def export(blocks, corner, temp, out, root, as_json, technology):
 
 
 @main.command()
-@click.argument("system", type=click.Choice(["leca"]))
+@click.argument("system", type=click.Choice(["leca", "snn"]))
 @click.option("--image", type=click.Path(dir_okay=False), default=None,
               help="PNG/JPEG/.npy image, centre-cropped to 448x448 (default: a built-in test scene).")
-@click.option("--config", "config_", default="4|4", show_default=True, help="N_ch|Q_bit, e.g. 4|4, 8|3, 4|1.5.")
+@click.option("--config", "config_", default="4|4", show_default=True, help="leca: N_ch|Q_bit, e.g. 4|4, 8|3, 4|1.5.")
+@click.option("--channels", type=int, default=8, show_default=True, help="snn: output channels (seeded kernels).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--mode", type=click.Choice(["ideal", "hard", "noisy"]), default="noisy", show_default=True)
 @click.option("--corner", default="tt", show_default=True)
 @click.option("--temp", type=float, default=27, show_default=True, help="Temperature in °C.")
 @click.option("--out", type=click.Path(file_okay=False), default="reports/simulate", show_default=True)
-def simulate(system, image, config_, seed, mode, corner, temp, out):
+def simulate(system, image, config_, channels, seed, mode, corner, temp, out):
     """Simulate one frame of SYSTEM from the committed calibration (no ngspice): feature map + energy."""
-    from circuitsim.reports.frame import simulate_leca_command
+    from circuitsim.reports.frame import simulate_leca_command, simulate_snn_command
 
-    click.echo(simulate_leca_command(Path(image) if image else None, config_, seed, mode, Path(out), corner, temp))
+    image = Path(image) if image else None
+    if system == "leca":
+        click.echo(simulate_leca_command(image, config_, seed, mode, Path(out), corner, temp))
+    else:
+        click.echo(simulate_snn_command(image, channels, seed, mode, Path(out), corner, temp))
 
 
 @main.command()

@@ -73,3 +73,14 @@ def test_simulate_bad_inputs(cli, tmp_path):
     assert result.returncode == 2 and "multiple of 4" in result.stderr
     result = cli("simulate", "leca", "--image", str(tmp_path / "none.png"), "--out", str(tmp_path))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_simulate_snn(cli, tmp_path):
+    result = cli("simulate", "snn", "--channels", "4", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "spike rate" in result.stdout and "0 outputs clipped" in result.stdout
+    import numpy as np
+
+    with np.load(tmp_path / "snn_frame.npz") as data:
+        assert data["spikes"].shape == (4, 111, 111) and set(np.unique(data["spikes"])) <= {0, 1}
+    assert (tmp_path / "snn_spikes.png").is_file()

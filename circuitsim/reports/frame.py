@@ -112,3 +112,59 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
         f"frames/s ({ARCH} with N_ch, Q_bit overridden; {evaluation.technology} budgets where calibrated)",
         f"  wrote {out / 'leca_frame.npz'} and {png}",
     ])
+
+
+def write_spike_png(image_rgb, result, path: Path) -> Path:
+    """Input image next to each channel's spike map."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = result.spikes.shape[0]
+    cols = min(n, 4)
+    rows = 1 + -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    axes[0, 0].imshow(image_rgb)
+    axes[0, 0].set_title(f"input ({image_rgb.shape[1]}x{image_rgb.shape[0]})", fontsize=9)
+    for ch in range(n):
+        ax = axes[1 + ch // cols, ch % cols]
+        ax.imshow(result.spikes[ch], cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"channel {ch}: rate {result.spikes[ch].mean():.2f}", fontsize=9)
+    fig.suptitle(f"in-sensor SNN first layer, {result.config.mode}, {result.config.corner} {result.config.temp_c:g} C",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str, out: Path,
+                         corner: str = "tt", temp_c: float = 27) -> str:
+    from circuitsim.accounting import evaluate
+    from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
+    from circuitsim.sweep.artifacts import atomic_write_bytes, npz_bytes
+
+    if mode not in ("hard", "noisy"):
+        raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r}")
+    cfg = default_snn_config(channels, seed, mode, corner=corner, temp_c=temp_c)
+    img = load_image(image, 224)
+    result = simulate_snn_frame(img, cfg, np.random.default_rng(seed), SnnModels.load(corner, temp_c))
+    evaluation = evaluate("snn", "sky130")
+    out = Path(out)
+    atomic_write_bytes(out / "snn_frame.npz", npz_bytes({
+        "spikes": result.spikes, "cds_V": result.cds_v, "weights": cfg.weights,
+        "thresholds_V": np.asarray(cfg.thresholds_v, float), "energy_per_frame_J": np.array(evaluation.energy_per_frame_J)}))
+    png = write_spike_png(img, result, out / "snn_spikes.png")
+    return "\n".join([
+        f"SNN first layer: {channels} channels of 3x3x3 width-code kernels, stride 2, {mode} at {corner} {temp_c:g} C, "
+        f"seed {seed}",
+        f"  spikes {result.spikes.shape[0]}x{result.spikes.shape[1]}x{result.spikes.shape[2]}, spike rate "
+        f"{result.spike_rate:.3f}; {result.clipped} outputs clipped to the CDS's calibrated range",
+        f"  energy of a frame of the snn architecture (its own channel count and workload): "
+        f"{evaluation.energy_per_frame_J * 1e6:.1f} uJ at {evaluation.frame_rate_hz:.0f} frames/s",
+        f"  wrote {out / 'snn_frame.npz'} and {png}",
+    ])

@@ -24,17 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
-
-from circuitsim import config
-from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.blocks import error_lut
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.spice.analyses import apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
 
 BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+MODES = error_lut.MODES
 
 # Timing of netlists/cds.cir (s)
 T_PHASE_B_START_S = 5.5e-9
@@ -100,61 +97,23 @@ def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
 
 
 # -- kernel and reference ---------------------------------------------------------------------------
-@njit(fastmath=config.FASTMATH, cache=True)
-def _cds_kernel(x_in_v, x_v, error_v, sigma_v, thermal_sigma_v, z_mismatch, z_thermal, mode, out_v):
-    for i in range(x_in_v.size):
-        x = x_in_v[i]
-        if mode == 0:
-            out_v[i] = x
-            continue
-        y = x + interp_linear(x, x_v, error_v)
-        if mode == 2:
-            y += interp_linear(x, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
-        out_v[i] = y
-
-
-def _validated(x_v, lut: CdsLut, params: CdsParams) -> np.ndarray:
-    if params.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {params.mode!r}")
-    x = np.ascontiguousarray(x_v, dtype=float)
-    check_range("v_a - v_b", x, lut.x_v[0], lut.x_v[-1], "V")
-    return x
-
-
-def _draws(shape, params: CdsParams, rng):
-    if params.mode != "noisy":
-        return np.zeros(shape), np.zeros(shape)
-    if rng is None:
-        raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
-    z_mm = rng.standard_normal(shape)
-    z_th = rng.standard_normal(shape) if params.thermal_noise else np.zeros(shape)
-    return z_mm, z_th
+def _thermal(params: CdsParams) -> float:
+    return params.thermal_sigma_v if params.thermal_noise else 0.0
 
 
 def cds(v_a_minus_v_b_v, lut: CdsLut, params: CdsParams = CdsParams(), rng: np.random.Generator | None = None,
         ) -> np.ndarray:
-    """CDS output (V) for each difference of the two samples, v_a − v_b (V); numba kernel."""
-    x = _validated(v_a_minus_v_b_v, lut, params)
-    z_mm, z_th = _draws(x.shape, params, rng)
-    out = np.empty_like(x)
-    sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
-    _cds_kernel(x.ravel(), lut.x_v, lut.error_v, lut.sigma_v, sigma_th, z_mm.ravel(), z_th.ravel(),
-                MODES[params.mode], out.ravel())
-    return out
+    """CDS output (V) for each difference of the two samples, v_a − v_b (V); numba kernel (the shared
+    error-LUT transfer)."""
+    return error_lut.transfer("v_a - v_b", v_a_minus_v_b_v, lut.x_v, lut.error_v, lut.sigma_v, params.mode,
+                              _thermal(params), rng)
 
 
 def cds_reference(v_a_minus_v_b_v, lut: CdsLut, params: CdsParams = CdsParams(),
                   rng: np.random.Generator | None = None) -> np.ndarray:
     """Plain NumPy oracle of :func:`cds` (same draws for the same ``rng`` state)."""
-    x = _validated(v_a_minus_v_b_v, lut, params)
-    z_mm, z_th = _draws(x.shape, params, rng)
-    if params.mode == "ideal":
-        return x.copy()
-    out = x + np.interp(x, lut.x_v, lut.error_v)
-    if params.mode == "noisy":
-        sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
-        out = out + np.interp(x, lut.x_v, lut.sigma_v) * z_mm + sigma_th * z_th
-    return out
+    return error_lut.transfer_reference("v_a - v_b", v_a_minus_v_b_v, lut.x_v, lut.error_v, lut.sigma_v,
+                                        params.mode, _thermal(params), rng)
 
 
 def cds_two_phase(v_positive_v, v_negative_v, lut: CdsLut, params: CdsParams = CdsParams(),

@@ -23,17 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
-
-from circuitsim import config
-from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.blocks import error_lut
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.spice.analyses import apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
 
 BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+MODES = error_lut.MODES
 
 # Timing of netlists/sample_hold.cir (s)
 T_TRACK_START_S = 0.5e-9
@@ -87,63 +84,22 @@ def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
                                      .arrays(MODEL_FILE))
 
 
-# -- kernel and reference ---------------------------------------------------------------------------
-@njit(fastmath=config.FASTMATH, cache=True)
-def _sample_hold_kernel(v_in_v, x_v, error_v, sigma_v, thermal_sigma_v, z_mismatch, z_thermal, mode, out_v):
-    for i in range(v_in_v.size):
-        v = v_in_v[i]
-        if mode == 0:
-            out_v[i] = v
-            continue
-        y = v + interp_linear(v, x_v, error_v)
-        if mode == 2:
-            y += interp_linear(v, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
-        out_v[i] = y
-
-
-def _draws(shape, params: SampleHoldParams, rng: np.random.Generator):
-    """Standard normals for the mismatch and thermal terms (zeros when the mode has no noise)."""
-    if params.mode != "noisy":
-        return np.zeros(shape), np.zeros(shape)
-    z_mm = rng.standard_normal(shape)
-    z_th = rng.standard_normal(shape) if params.thermal_noise else np.zeros(shape)
-    return z_mm, z_th
-
-
-def _validated(v_in_v, lut: SampleHoldLut, params: SampleHoldParams) -> np.ndarray:
-    if params.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {params.mode!r}")
-    v = np.ascontiguousarray(v_in_v, dtype=float)
-    check_range("v_in", v, lut.x_v[0], lut.x_v[-1], "V")
-    return v
+# -- kernel and reference (the shared error-LUT transfer) --------------------------------------------
+def _thermal(params: SampleHoldParams) -> float:
+    return params.thermal_sigma_v if params.thermal_noise else 0.0
 
 
 def sample_hold(v_in_v, lut: SampleHoldLut, params: SampleHoldParams = SampleHoldParams(),
                 rng: np.random.Generator | None = None) -> np.ndarray:
     """Held voltage for each input (V); numba kernel. Draws come from ``rng`` (required in noisy mode)."""
-    v = _validated(v_in_v, lut, params)
-    if params.mode == "noisy" and rng is None:
-        raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
-    z_mm, z_th = _draws(v.shape, params, rng)
-    out = np.empty_like(v)
-    sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
-    _sample_hold_kernel(v.ravel(), lut.x_v, lut.error_v, lut.sigma_v, sigma_th, z_mm.ravel(), z_th.ravel(),
-                        MODES[params.mode], out.ravel())
-    return out
+    return error_lut.transfer("v_in", v_in_v, lut.x_v, lut.error_v, lut.sigma_v, params.mode, _thermal(params), rng)
 
 
 def sample_hold_reference(v_in_v, lut: SampleHoldLut, params: SampleHoldParams = SampleHoldParams(),
                           rng: np.random.Generator | None = None) -> np.ndarray:
     """Plain NumPy oracle of :func:`sample_hold` (same draws for the same ``rng`` state)."""
-    v = _validated(v_in_v, lut, params)
-    z_mm, z_th = _draws(v.shape, params, rng)
-    if params.mode == "ideal":
-        return v.copy()
-    out = v + np.interp(v, lut.x_v, lut.error_v)
-    if params.mode == "noisy":
-        sigma_th = params.thermal_sigma_v if params.thermal_noise else 0.0
-        out = out + np.interp(v, lut.x_v, lut.sigma_v) * z_mm + sigma_th * z_th
-    return out
+    return error_lut.transfer_reference("v_in", v_in_v, lut.x_v, lut.error_v, lut.sigma_v, params.mode,
+                                        _thermal(params), rng)
 
 
 def sample_hold_energy_J(v_in_v, lut: SampleHoldLut) -> np.ndarray:

@@ -61,32 +61,39 @@ def frame_energy(n_ch: int, q_bits: float, technology: str = "sky130"):
         raise CircuitsimError(f"the accounting engine refuses N_ch={n_ch}, Q_bit={q_bits:g}: {exc}") from None
 
 
-def write_feature_png(image_rgb, result, path: Path) -> Path:
-    """Input image next to the feature maps (ADC codes), one panel per channel."""
+def write_maps_png(image_rgb, maps, titles, suptitle: str, path: Path, cmap: str, vmax: float) -> Path:
+    """The input image on the first row, then one panel per map (feature map or spike map)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = result.codes.shape[0]
+    n = len(maps)
     cols = min(n, 4)
     rows = 1 + -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     axes[0, 0].imshow(image_rgb)
-    axes[0, 0].set_title("input (448x448)", fontsize=9)
-    for ch in range(n):
+    axes[0, 0].set_title(f"input ({image_rgb.shape[1]}x{image_rgb.shape[0]})", fontsize=9)
+    for ch, (m, title) in enumerate(zip(maps, titles)):
         ax = axes[1 + ch // cols, ch % cols]
-        ax.imshow(result.codes[ch], cmap="magma", vmin=0, vmax=result.config.levels - 1)
-        ax.set_title(f"channel {ch} ({result.config.q_bits:g}-bit codes)", fontsize=9)
-    fig.suptitle(f"LeCA feature map, {result.config.mode} chain, {result.config.corner} {result.config.temp_c:g} C",
-                 fontsize=10)
+        ax.imshow(m, cmap=cmap, vmin=0, vmax=vmax)
+        ax.set_title(title, fontsize=9)
+    fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def write_feature_png(image_rgb, result, path: Path) -> Path:
+    """Input image next to the LeCA feature maps (ADC codes)."""
+    c = result.config
+    titles = [f"channel {ch} ({c.q_bits:g}-bit codes)" for ch in range(len(result.codes))]
+    return write_maps_png(image_rgb, result.codes, titles,
+                          f"LeCA feature map, {c.mode} chain, {c.corner} {c.temp_c:g} C", path, "magma", c.levels - 1)
 
 
 def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str, out: Path,
@@ -116,30 +123,10 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
 
 def write_spike_png(image_rgb, result, path: Path) -> Path:
     """Input image next to each channel's spike map."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = result.spikes.shape[0]
-    cols = min(n, 4)
-    rows = 1 + -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    axes[0, 0].imshow(image_rgb)
-    axes[0, 0].set_title(f"input ({image_rgb.shape[1]}x{image_rgb.shape[0]})", fontsize=9)
-    for ch in range(n):
-        ax = axes[1 + ch // cols, ch % cols]
-        ax.imshow(result.spikes[ch], cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"channel {ch}: rate {result.spikes[ch].mean():.2f}", fontsize=9)
-    fig.suptitle(f"in-sensor SNN first layer, {result.config.mode}, {result.config.corner} {result.config.temp_c:g} C",
-                 fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    c = result.config
+    titles = [f"channel {ch}: rate {m.mean():.2f}" for ch, m in enumerate(result.spikes)]
+    return write_maps_png(image_rgb, result.spikes, titles,
+                          f"in-sensor SNN first layer, {c.mode}, {c.corner} {c.temp_c:g} C", path, "gray", 1)
 
 
 def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str, out: Path,

@@ -24,11 +24,20 @@ def _check_mode(mode: str) -> str:
 
 
 def interp_linear(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
-    """``numpy.interp`` in torch (end values held outside the grid); d/dx is the segment slope."""
+    """``numpy.interp`` in torch (end values held outside the grid); d/dx is the segment slope.
+
+    A uniform grid (every exported LUT so far) finds the segment arithmetically; others use searchsorted.
+    """
     xc = x.clamp(float(xp[0]), float(xp[-1]))
-    i = torch.searchsorted(xp, xc.detach().contiguous(), right=True).clamp(1, xp.numel() - 1)
-    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
-    return f0 + (xc - x0) * (f1 - f0) / (x1 - x0)
+    n = xp.numel()
+    step = (xp[-1] - xp[0]) / (n - 1)
+    if torch.allclose(xp[1:] - xp[:-1], step.expand(n - 1), rtol=1e-9, atol=0.0):
+        i = (((xc.detach() - xp[0]) / step).floor().long() + 1).clamp(1, n - 1)
+    else:
+        i = torch.searchsorted(xp, xc.detach().contiguous(), right=True).clamp(1, n - 1)
+    slope = (fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1])  # per segment: y = intercept + slope·x (two gathers)
+    intercept = fp[:-1] - slope * xp[:-1]
+    return intercept[i - 1] + slope[i - 1] * xc
 
 
 class LutTransfer(torch.nn.Module):

@@ -154,3 +154,13 @@ def test_cli_export_and_import_stays_light(tmp_path):
     assert json.loads(result.stdout)["blocks"]["psf"]["corner"] == "tt"
     code = "import sys, circuitsim.export; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_torch_interp_on_a_non_uniform_grid_matches_numpy():
+    from circuitsim.export.torch_lut import interp_linear
+
+    xp = np.array([0.0, 0.1, 0.35, 0.4, 1.0])
+    fp = np.array([0.0, 1.0, -2.0, 0.5, 3.0])
+    x = np.linspace(-0.2, 1.2, 401)
+    got = interp_linear(torch.tensor(x), torch.tensor(xp), torch.tensor(fp)).numpy()
+    np.testing.assert_allclose(got, np.interp(x, xp, fp), atol=1e-12)

@@ -11,6 +11,7 @@ _REGISTRY = {
     "sample_hold": "circuitsim.blocks.sample_hold",
     "psf": "circuitsim.blocks.psf",
     "fvf": "circuitsim.blocks.fvf",
+    "scm": "circuitsim.blocks.scm",
     "comparator2t": "circuitsim.blocks.comparator2t",
     "pixel_4t": "circuitsim.blocks.pixel_4t",
     "cds": "circuitsim.blocks.cds",

@@ -38,6 +38,22 @@ class BlockSpec:
     #: samples. Two independent 200-sample σ estimates differ by ~7 % (1 SD) by chance alone, which the
     #: 0.9-1.1 bar cannot absorb; a larger fit sample shrinks the LUT's own estimation error.
     mc_fit_factor: int = 1
+    #: Monte Carlo grids, when smaller than the nominal ones (a block whose SPICE point is costly, e.g. a
+    #: transient per point): the σ LUT is fitted on ``mc_fit_grid`` and judged on ``mc_holdout_grid``;
+    #: ``None`` (the default) means ``fit_grid`` / ``holdout_grid``. The transfer error is always judged
+    #: on the nominal held-out grid.
+    mc_fit_grid: tuple | None = None
+    mc_holdout_grid: tuple | None = None
+
+    @property
+    def mc_fit_inputs(self) -> tuple:
+        """The grid of the Monte Carlo fit stream: ``mc_fit_grid`` or, by default, ``fit_grid``."""
+        return self.fit_grid if self.mc_fit_grid is None else self.mc_fit_grid
+
+    @property
+    def mc_holdout_inputs(self) -> tuple:
+        """The grid of the held-out Monte Carlo stream: ``mc_holdout_grid`` or, by default, ``holdout_grid``."""
+        return self.holdout_grid if self.mc_holdout_grid is None else self.mc_holdout_grid
 
     @property
     def lsb_v(self) -> float:
@@ -60,6 +76,10 @@ class CalibrationData:
     mc_fit: dict | None = None
     mc_holdout: dict | None = None
     mc_point: str = ""
+    #: Inputs of the Monte Carlo streams (rows of ``mc_fit["out_V"]`` / ``mc_holdout["out_V"]`` columns);
+    #: ``None`` = ``fit_x`` / ``holdout_x`` (the spec declares no separate MC grids).
+    mc_fit_x: np.ndarray | None = None
+    mc_holdout_x: np.ndarray | None = None
 
 
 @dataclass

@@ -82,8 +82,8 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
              for c, t in plan.points]
     if plan.mc_point:
         corner, temp = plan.mc_point
-        streams = (("fit", spec.fit_grid, plan.mc_samples * spec.mc_fit_factor),
-                   ("holdout", spec.holdout_grid, plan.mc_samples))
+        streams = (("fit", spec.mc_fit_inputs, plan.mc_samples * spec.mc_fit_factor),
+                   ("holdout", spec.mc_holdout_inputs, plan.mc_samples))
         for stream, inputs, count in streams:
             for start in range(0, count, spec.mc_batch):
                 stop = min(start + spec.mc_batch, count)
@@ -133,11 +133,17 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
     at_mc_point = plan.mc_point == (corner, temp)
+    separate_mc = spec.mc_fit_grid is not None or spec.mc_holdout_grid is not None
+    mc_fit_x = np.asarray(spec.mc_fit_inputs, float) if separate_mc else None
+    mc_holdout_x = np.asarray(spec.mc_holdout_inputs, float) if separate_mc else None
     data = CalibrationData(spec.name, corner, temp, fit_x, holdout_x, nominal_fit, nominal_holdout,
                            mc["fit"], mc["holdout"],
-                           point_name(*plan.mc_point) if plan.mc_point else "")
+                           point_name(*plan.mc_point) if plan.mc_point else "",
+                           mc_fit_x=mc_fit_x, mc_holdout_x=mc_holdout_x)
     fit = spec.fit(data)
     spice_arrays = {"fit_x": fit_x, "holdout_x": holdout_x}
+    if separate_mc:  # only then, so the artifacts of blocks without MC grids keep their exact bytes
+        spice_arrays.update({"mc_fit_x": mc_fit_x, "mc_holdout_x": mc_holdout_x})
     spice_arrays.update({f"nominal_fit_{k}": v for k, v in nominal_fit.items()})
     spice_arrays.update({f"nominal_holdout_{k}": v for k, v in nominal_holdout.items()})
     if at_mc_point:
@@ -176,6 +182,9 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         "date": run_date(),
         "notes": fit.notes,
     }
+    if separate_mc:
+        provenance["mc_fit_points"] = len(mc_fit_x)
+        provenance["mc_holdout_points"] = len(mc_holdout_x)
     files = {MODEL_FILE: npz_bytes(fit.arrays), SPICE_FILE: npz_bytes(spice_arrays), ENERGY_FILE: json_bytes(energy)}
     target = artifact_dir(out_dir, technology.name, corner, temp, spec.name)
     write_artifact(target, files, provenance)

@@ -77,8 +77,11 @@ def write_plots(results: dict, out_dir: Path, specs: dict) -> list[Path]:
             axes[0].plot(x, c["model_mean_V"], "-", lw=0.8)
             axes[1].plot(x, (np.asarray(c["model_mean_V"]) - c["spice_V"]) / spec.lsb_v, ".-", label=point)
             if "spice_sigma_V" in c:
-                axes[2].plot(x, np.asarray(c["spice_sigma_V"]) * 1e3, "o", label=f"SPICE MC {point}")
-                axes[2].plot(x, np.asarray(c["model_sigma_V"]) * 1e3, "-", label=f"model {point}")
+                sx = np.asarray(c.get("sigma_x", c["x"]))  # a block may have its own Monte Carlo grid
+                if sx.ndim > 1:
+                    sx = np.arange(len(sx))
+                axes[2].plot(sx, np.asarray(c["spice_sigma_V"]) * 1e3, "o", label=f"SPICE MC {point}")
+                axes[2].plot(sx, np.asarray(c["model_sigma_V"]) * 1e3, "-", label=f"model {point}")
         label = spec.input_label if np.asarray(spec.fit_grid).ndim == 1 else f"held-out point {spec.input_label}"
         axes[0].set(xlabel=label, ylabel="output [V]", title=f"{block}: transfer (held-out points)")
         axes[1].axhspan(-0.5, 0.5, color="0.9")

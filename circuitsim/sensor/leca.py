@@ -205,8 +205,8 @@ def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
-                     scm_sig, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm, z_psf_th,
-                     z_scm_mm, z_scm_th, z_fvf_mm, mode, out_d):
+                     scm_sig, scm_sx, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm,
+                     z_psf_th, z_scm_mm, z_scm_th, z_fvf_mm, mode, out_d):
     passes, nby, nbx = v_pix.shape[0], v_pix.shape[1], v_pix.shape[2]
     for job in prange(passes * nby):
         p = job // nby
@@ -239,7 +239,7 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
                         vp += interp_linear(vin, scm_x, scm_ep[w]) - rho_p * (1.0 if neg == 1 else share)
                         vn += interp_linear(vin, scm_x, scm_en[w]) - rho_n * (share if neg == 1 else 1.0)
                         if mode == 2:
-                            d = (interp_linear(vin, scm_x, scm_sig[w]) * z_scm_mm[bx, k, m]
+                            d = (interp_linear(vin, scm_sx, scm_sig[w]) * z_scm_mm[bx, k, m]
                                  + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
                             if neg == 1:
                                 vn += d
@@ -301,8 +301,9 @@ def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -
     rho_p, rho_n = _pedestals(cfg, models)
     # word-major copies of the SCM tables: each MAC then reads one contiguous row
     word_major = [np.ascontiguousarray(t.T) for t in (s.error_p_v, s.error_n_v, s.sigma_v)]
+    sigma_axis = np.ascontiguousarray(s.sigma_axis, float)  # σ's own v_in axis (the coarser Monte Carlo grid)
     _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, *word_major,
-                     rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
+                     sigma_axis, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
                      f.x_v, f.out_v,
                      f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
                      draws.z_fvf_mm, MODES[cfg.mode], out)

@@ -25,16 +25,18 @@ def test_contract(name):
     spec = get_spec(name)
     assert spec.name == name
     load_netlist(spec.netlist)
-    fit, hold = np.asarray(spec.fit_grid, float), np.asarray(spec.holdout_grid, float)
-    if fit.ndim == 1:
-        assert np.all(np.diff(fit) > 0)
-        fit, hold = fit[:, None], hold[:, None]
-    rows = lambda a: set(map(tuple, a.tolist()))  # noqa: E731
-    assert len(rows(fit)) == len(fit), "fit points are distinct"
-    assert not rows(fit) & rows(hold), "held-out points must not be fit points"
-    # the first coordinate is the interpolated one (further ones, e.g. a weight word, are discrete)
-    inside = (hold[:, 0] > fit[:, 0].min()) & (hold[:, 0] < fit[:, 0].max())
-    assert inside.all(), "held-out points lie between fit points (interpolation is what is validated)"
+    # the nominal grids, and the Monte Carlo grids (the same ones unless the block declares smaller ones)
+    for fit_grid, hold_grid in ((spec.fit_grid, spec.holdout_grid), (spec.mc_fit_inputs, spec.mc_holdout_inputs)):
+        fit, hold = np.asarray(fit_grid, float), np.asarray(hold_grid, float)
+        if fit.ndim == 1:
+            assert np.all(np.diff(fit) > 0)
+            fit, hold = fit[:, None], hold[:, None]
+        rows = lambda a: set(map(tuple, a.tolist()))  # noqa: E731
+        assert len(rows(fit)) == len(fit), "fit points are distinct"
+        assert not rows(fit) & rows(hold), "held-out points must not be fit points"
+        # the first coordinate is the interpolated one (further ones, e.g. a weight word, are discrete)
+        inside = (hold[:, 0] > fit[:, 0].min()) & (hold[:, 0] < fit[:, 0].max())
+        assert inside.all(), "held-out points lie between fit points (interpolation is what is validated)"
     assert spec.lsb_v > 0
 
 

@@ -83,3 +83,17 @@ def test_process_pool_matches_in_process(sky130, tmp_path, reference):
 
 def test_dask_local_cluster_matches_local_processes(sky130, tmp_path, reference):
     assert _run(sky130, tmp_path, "dask", workers=2, scheduler="local-dask") == reference
+
+
+def test_separate_monte_carlo_grids_only_move_the_mc_tasks(sky130):
+    """A block may declare smaller Monte Carlo grids; by default they are the fit / held-out grids, and the
+    nominal tasks (and every key of a block that declares none) stay as they were."""
+    assert SMALL.mc_fit_inputs == SMALL.fit_grid and SMALL.mc_holdout_inputs == SMALL.holdout_grid
+    reduced = dataclasses.replace(SMALL, mc_fit_grid=(0.3, 1.5), mc_holdout_grid=(0.9,))
+    base, tasks = plan_tasks(SMALL, sky130, _plan(sky130)), plan_tasks(reduced, sky130, _plan(sky130))
+    assert [t.analysis for t in tasks] == [t.analysis for t in base]
+    assert tasks[0].key == base[0].key and tasks[0].inputs == (0.3, 0.9, 1.5, 0.6, 1.2)
+    assert {t.inputs for t in tasks if t.analysis == "mc-fit"} == {(0.3, 1.5)}
+    assert {t.inputs for t in tasks if t.analysis == "mc-holdout"} == {(0.9,)}
+    explicit = dataclasses.replace(SMALL, mc_fit_grid=SMALL.fit_grid, mc_holdout_grid=SMALL.holdout_grid)
+    assert [t.key for t in plan_tasks(explicit, sky130, _plan(sky130))] == [t.key for t in base]

@@ -39,13 +39,17 @@ def transfer_table(model_arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if "lut_x_V" not in model_arrays or "lut_sigma_V" not in model_arrays:
         raise ArtifactError("this block has no 1-D transfer LUT (lut_x_V, lut_sigma_V) to export")
     x = np.asarray(model_arrays["lut_x_V"], float)
-    if "lut_out_V" in model_arrays:
-        mean = np.asarray(model_arrays["lut_out_V"], float)
-    elif "lut_error_V" in model_arrays:
-        mean = x + np.asarray(model_arrays["lut_error_V"], float)
-    else:
+    key = "lut_out_V" if "lut_out_V" in model_arrays else "lut_error_V" if "lut_error_V" in model_arrays else None
+    if key is None:
         raise ArtifactError("this block's model has neither lut_out_V nor lut_error_V")
-    return x, mean, np.asarray(model_arrays["lut_sigma_V"], float)
+    table = np.asarray(model_arrays[key], float)
+    sigma = np.asarray(model_arrays["lut_sigma_V"], float)
+    if table.shape != x.shape or sigma.shape != x.shape:
+        raise ArtifactError(
+            f"this block's LUT is not a 1-D transfer ({key} {table.shape}, sigma {sigma.shape} on a grid of "
+            f"{x.size} points, e.g. input x weight word); the export format holds 1-D transfers only"
+        )
+    return x, (table if key == "lut_out_V" else x + table), sigma
 
 
 def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:

@@ -9,8 +9,8 @@ Array mapping: 112 column-parallel PEs, PE ``bx`` serves Bayer columns 4·bx .. 
 (repetitive readout: new temporal noise, same fixed pattern). Each output accumulates its 16 MACs in
 row order, then column order (the input-stationary dataflow: per pixel row, 4 inputs x 4 kernels).
 
-Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's is zero until its Monte Carlo
-calibration exists, so noisy frames understate the SCM mismatch) is drawn once per PE (the PEs are
+Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's on its own Monte Carlo grid)
+is drawn once per PE (the PEs are
 column-parallel, so it is column fixed-pattern noise shared by all block rows); kT/C noise is drawn per
 operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes: ``ideal`` (buffer lines,
 Eq. 3, no noise), ``hard`` (calibrated LUTs, no noise), ``noisy`` (LUTs + all noise).

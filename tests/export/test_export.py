@@ -164,3 +164,10 @@ def test_torch_interp_on_a_non_uniform_grid_matches_numpy():
     x = np.linspace(-0.2, 1.2, 401)
     got = interp_linear(torch.tensor(x), torch.tensor(xp), torch.tensor(fp)).numpy()
     np.testing.assert_allclose(got, np.interp(x, xp, fp), atol=1e-12)
+
+
+def test_two_dimensional_lut_refused_with_a_message(cli_free=None):
+    result = subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "scm", "--out", "/tmp/never.npz"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "not a 1-D transfer" in result.stderr and "Traceback" not in result.stderr

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from circuitsim import config
+from circuitsim.blocks.error_lut import draws  # noqa: F401 (also used as buffers.draws)
 from circuitsim.blocks.kernels import check_range, interp_linear
 from circuitsim.calibration.contract import Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
@@ -66,17 +67,6 @@ def _buffer_kernel(v_in_v, x_v, out_lut_v, sigma_v, offset_v, gain, thermal_sigm
         if mode == 2:
             y += interp_linear(v, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
         out_v[i] = y
-
-
-def draws(shape, mode: str, thermal: bool, rng):
-    """Standard normals for the mismatch and thermal terms (zeros when the mode has no noise)."""
-    if mode != "noisy":
-        return np.zeros(shape), np.zeros(shape)
-    if rng is None:
-        raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
-    z_mm = rng.standard_normal(shape)
-    z_th = rng.standard_normal(shape) if thermal else np.zeros(shape)
-    return z_mm, z_th
 
 
 def validated(name: str, v_in_v, lut: BufferLut, mode: str) -> np.ndarray:

@@ -16,6 +16,7 @@ _REGISTRY = {
     "pixel_4t": "circuitsim.blocks.pixel_4t",
     "cds": "circuitsim.blocks.cds",
     "inpixel_conv": "circuitsim.blocks.inpixel_conv",
+    "ternary": "circuitsim.blocks.ternary",
 }
 
 

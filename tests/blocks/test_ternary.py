@@ -154,9 +154,10 @@ def test_refusals(lut):
         tc.thresholds(0.9, 0.8, lut)
     with pytest.raises(ValueError, match="low threshold must be below the high one"):
         tc.thresholds(0.9, 0.9, lut)
-    with pytest.raises(InputRangeError, match=r"threshold = 1.9 V is outside the calibrated range \[0.7\d*, 1.04\d*\] V"):
+    valid = r"is outside the calibrated range \[0.7\d*, 1.04\d*\] V"
+    with pytest.raises(InputRangeError, match=r"threshold = 1.9 V " + valid):
         tc.thresholds(0.8, 1.9, lut)
-    with pytest.raises(InputRangeError, match=r"threshold = 0.5 V is outside the calibrated range \[0.7\d*, 1.04\d*\] V"):
+    with pytest.raises(InputRangeError, match=r"threshold = 0.5 V " + valid):
         tc.thresholds(0.5, 0.9, c2t.load_lut())
     with pytest.raises(TechnologyError, match="unknown corner 'xx'.*valid corners: tt, ss, ff, sf, fs"):
         tc.load_lut("xx", 27)

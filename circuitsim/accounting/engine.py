@@ -4,6 +4,8 @@ frame rate (with the stage that bounds it), bits per frame / per second and comp
 Equations (SI units throughout):
 
 * line energy per frame      E_line = count * E_action                                   [J]
+  (E_action of a converter at its resolution N = the component's resolution_bits, e.g. the SAR ADC's
+  conversion: calibrated sar_adc_<N>b, else the literature formula of N; a grid over N gets one line per N)
 * leakage line per frame     E_leak = instances * leakage_W * T_period                   [J]
 * frame time                 T_frame = max over groups g of sum over stages s in g of t_s  [s]
   (stages in a group run one after another; groups run concurrently, e.g. array readout and link)
@@ -76,14 +78,28 @@ class Line:
     is_leakage: bool = False
 
 
-def resolve_budgets(arch: Architecture, resolver: BudgetResolver) -> dict:
-    """``{(block, table_action): Budget}`` for every action the architecture uses (errors name valid choices)."""
+def resolution_groups(comp, symbols: dict) -> list:
+    """``[(bits, where)]``: the component's resolution(s) and where each holds. ``[(None, 1.0)]`` without
+    ``resolution_bits``; ``[(N, 1.0)]`` for one configuration; one ``(N, mask)`` per distinct N on a grid."""
+    if comp.resolution_bits is None:
+        return [(None, 1.0)]
+    bits = comp.resolution_bits(symbols)
+    if not np.ndim(bits):
+        return [(float(bits), 1.0)]
+    return [(float(value), bits == value) for value in np.unique(bits)]
+
+
+def resolve_budgets(arch: Architecture, resolver: BudgetResolver, symbols: dict) -> dict:
+    """``{(block, table_action, bits): Budget}`` for every action the architecture uses at each resolution
+    it takes in ``symbols`` (``bits`` None without ``resolution_bits``); errors name valid choices."""
     budgets = {}
     for comp in arch.components:
-        for action in comp.actions:
-            key = (comp.block, action.table_action)
-            if key not in budgets:
-                budgets[key] = resolver.budget(*key, where=f"{arch.path.name}: components.{comp.name}")
+        for bits, _ in resolution_groups(comp, symbols):
+            for action in comp.actions:
+                key = (comp.block, action.table_action, bits)
+                if key not in budgets:
+                    budgets[key] = resolver.budget(comp.block, action.table_action, bits=bits,
+                                                   where=f"{arch.path.name}: components.{comp.name}")
     return budgets
 
 
@@ -127,15 +143,18 @@ def evaluate_symbols(arch: Architecture, overrides: dict | None = None) -> dict:
 
 
 def build_lines(arch: Architecture, budgets: dict, symbols: dict) -> list[Line]:
-    """Counts per frame of every (component, action), plus leakage lines where a budget has leakage_W."""
+    """Counts per frame of every (component, action), plus leakage lines where a budget has leakage_W.
+
+    On a grid over a converter's resolution each distinct N gets its own lines, counted where N holds."""
     lines = []
     for comp in arch.components:
-        for action in comp.actions:
-            budget = budgets[(comp.block, action.table_action)]
-            lines.append(Line(comp.name, action.label, budget, action.count(symbols)))
-            if budget.leakage_or_zero_W and comp.instances is not None:
-                leak_J = comp.instances(symbols) * budget.leakage_or_zero_W * symbols["frame_period_s"]
-                lines.append(Line(comp.name, f"{action.label}.leakage", budget, leak_J, is_leakage=True))
+        for bits, where in resolution_groups(comp, symbols):
+            for action in comp.actions:
+                budget = budgets[(comp.block, action.table_action, bits)]
+                lines.append(Line(comp.name, action.label, budget, action.count(symbols) * where))
+                if budget.leakage_or_zero_W and comp.instances is not None:
+                    leak_J = comp.instances(symbols) * budget.leakage_or_zero_W * symbols["frame_period_s"] * where
+                    lines.append(Line(comp.name, f"{action.label}.leakage", budget, leak_J, is_leakage=True))
     return lines
 
 
@@ -282,8 +301,8 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
         if np.ndim(value):
             raise CircuitsimError(f"evaluate() takes one value per parameter ({key}); use sweep() for grids")
     resolver = resolver or BudgetResolver(technology, calibration_root)
-    budgets = resolve_budgets(arch, resolver)
     s = evaluate_symbols(arch, overrides)
+    budgets = resolve_budgets(arch, resolver, s)
     check_timing_and_cr(arch, s, overrides, strict=True)
     lines = build_lines(arch, budgets, s)
     check_lines(arch, lines, overrides)

@@ -21,6 +21,10 @@ An architecture file (``architectures/<name>.yaml``)::
         block: pixel_4t               # component in the energy table (and calibration artifact name)
         instances: pixels             # optional, for leakage_W
         actions: {readout: pixels}    # table action -> count per frame (formula)
+      adc:
+        block: sar_adc
+        resolution_bits: bits_adc     # converter resolution N (formula): picks sar_adc_<N>b when calibrated
+        actions: {conversion: pixels}
       backbone:
         block: digital_fp32_45nm
         workload: snn_vgg11_backbone  # per-layer workload file: expands into mac/ac lines
@@ -43,7 +47,8 @@ ARCH_SCHEMA = "circuitsim.architecture/1"
 WORKLOAD_SCHEMA = "circuitsim.workload/1"
 _TOP_KEYS = {"schema", "name", "description", "family", "references", "notes", "parameters", "derived",
              "constraints", "output", "timing", "components"}
-_COMPONENT_KEYS = {"block", "description", "instances", "actions", "workload", "time_steps", "spike_rate_scale"}
+_COMPONENT_KEYS = {"block", "description", "instances", "actions", "workload", "time_steps", "spike_rate_scale",
+                   "resolution_bits"}
 _OUTPUT_KEYS = {"bits_per_frame", "reference_bits_per_frame", "compression_ratio"}
 _TIMING_KEYS = {"stages", "frame_rate_hz"}
 _STAGE_KEYS = {"name", "group", "time_s", "note"}
@@ -77,6 +82,8 @@ class ComponentSpec:
     actions: tuple
     instances: Formula | None = None
     description: str = ""
+    #: Converter resolution N in bits, for table actions that depend on it (the SAR ADC's ``conversion``).
+    resolution_bits: Formula | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,8 @@ def _component(name: str, body, path: Path, known: set) -> ComponentSpec:
     if ("actions" in body) == ("workload" in body):
         raise _err(path, key, "needs exactly one of 'actions' (action -> count formula) or 'workload'")
     instances = _formula(body["instances"], path, f"{key}.instances", known) if "instances" in body else None
+    resolution = body.get("resolution_bits")
+    resolution = _formula(resolution, path, f"{key}.resolution_bits", known) if resolution is not None else None
     if "workload" in body:
         actions = workload_actions(body["workload"], body.get("time_steps", 1), body.get("spike_rate_scale", 1),
                                    path, key, known)
@@ -218,7 +227,7 @@ def _component(name: str, body, path: Path, known: set) -> ComponentSpec:
             raise _err(path, f"{key}.actions", "expected a mapping action -> count per frame (formula)")
         actions = tuple(ActionSpec(str(a), str(a), _formula(c, path, f"{key}.actions.{a}", known))
                         for a, c in raw.items())
-    return ComponentSpec(name, str(body["block"]), actions, instances, str(body.get("description", "")))
+    return ComponentSpec(name, str(body["block"]), actions, instances, str(body.get("description", "")), resolution)
 
 
 def parse_architecture(data, path: Path) -> Architecture:

@@ -5,6 +5,18 @@ A table (``circuitsim/data/energy_literature.yaml``) maps component -> actions, 
 (per action), ``latency_s`` (per action), ``leakage_W`` (per instance) and a ``source``. A calibration
 artifact ``calibration/<technology>/<corner>_<temp>C/<component>/energy.json`` holds
 ``{"component", "actions": [{"name", "energy_J", "latency_s", "note"}]}``; its action of the same name wins.
+
+An action whose cost depends on a converter's resolution N (SPEC 4.6: the SAR ADC at 2 ... 8 bit) gives
+``energy_J`` and ``latency_s`` as formulas of ``bits`` and of the component's fixed actions
+(``<action>_energy_J``, ``<action>_latency_s``), and names the calibration artifact of one integer
+resolution in ``artifact`` (``sar_adc_{bits}b``)::
+
+    - {name: conversion, artifact: "sar_adc_{bits}b",
+       energy_J: "2 ** bits * cdac_unit_switch_energy_J + ceil(bits) * bit_cycle_energy_J", ...}
+
+The architecture states the resolution (``resolution_bits`` of the component). With a calibrated
+technology, an integer N picks artifact ``sar_adc_<N>b`` (action of the same name); a fractional N (1.5-bit
+ternary mode) or a resolution without an artifact keeps the literature formula, and its source says why.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from circuitsim.accounting.expressions import Formula
 from circuitsim.errors import ArtifactError, CircuitsimError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -22,7 +35,9 @@ LITERATURE_TABLE = DATA_DIR / "energy_literature.yaml"
 TABLE_SCHEMA = "circuitsim.energy_table/1"
 SOURCE_KINDS = ("published", "derived", "estimate")
 LITERATURE = "literature"
-_ACTION_KEYS = {"name", "energy_J", "latency_s", "leakage_W", "source"}
+_ACTION_KEYS = {"name", "energy_J", "latency_s", "leakage_W", "source", "artifact"}
+#: The symbol a resolution-dependent action's formulas read: the converter resolution N in bits.
+RESOLUTION_SYMBOL = "bits"
 
 
 class EnergyTableError(CircuitsimError):
@@ -53,8 +68,38 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class PerResolution:
+    """A literature action whose figures are formulas of the converter resolution ``bits`` (SPEC 4.6).
+
+    ``constants`` holds the component's fixed figures the formulas may read (``<action>_energy_J``,
+    ``<action>_latency_s``); ``artifact`` is the per-resolution artifact name with ``{bits}`` in it.
+    """
+
+    component: str
+    action: str
+    energy_J: Formula
+    latency_s: Formula | None
+    leakage_W: float | None
+    kind: str
+    source: str
+    artifact: str
+    constants: dict
+
+    def at(self, bits: float) -> Budget:
+        """The literature budget at ``bits`` (labelled with the resolution it was evaluated at)."""
+        symbols = dict(self.constants, **{RESOLUTION_SYMBOL: float(bits)})
+        latency = None if self.latency_s is None else float(self.latency_s(symbols))
+        return Budget(self.component, self.action, float(self.energy_J(symbols)), latency, self.leakage_W,
+                      LITERATURE, self.kind, f"{self.source}; at N = {float(bits):g} bit")
+
+    def artifact_name(self, bits: float) -> str | None:
+        """``sar_adc_8b`` for 8 bit; None for a fractional resolution (no hardware of its own)."""
+        return self.artifact.format(bits=int(bits)) if float(bits).is_integer() else None
+
+
+@dataclass(frozen=True)
 class EnergyTable:
-    """A parsed energy table: ``budgets[component][action] -> Budget``."""
+    """A parsed energy table: ``budgets[component][action] -> Budget`` (or :class:`PerResolution`)."""
 
     technology: str
     path: Path
@@ -63,8 +108,8 @@ class EnergyTable:
     def components(self) -> list[str]:
         return sorted(self.budgets)
 
-    def budget(self, component: str, action: str, where: str = "") -> Budget:
-        """The table's budget, or an error naming the valid components/actions."""
+    def entry(self, component: str, action: str, where: str = "") -> Budget | PerResolution:
+        """The table's entry, or an error naming the valid components/actions."""
         prefix = f"{where}: " if where else ""
         if component not in self.budgets:
             raise EnergyTableError(f"{prefix}unknown component {component!r} (energy table {self.path.name}); "
@@ -74,6 +119,17 @@ class EnergyTable:
             raise EnergyTableError(f"{prefix}component {component!r} has no action {action!r} in {self.path.name}; "
                                    f"valid actions: {', '.join(sorted(actions))}")
         return actions[action]
+
+    def budget(self, component: str, action: str, where: str = "", bits: float | None = None) -> Budget:
+        """The budget of one action; a resolution-dependent one is evaluated at ``bits`` (required)."""
+        entry = self.entry(component, action, where)
+        if not isinstance(entry, PerResolution):
+            return entry
+        if bits is None:
+            prefix = f"{where}: " if where else ""
+            raise EnergyTableError(f"{prefix}action {action!r} of {component!r} depends on the converter resolution; "
+                                   "give the component 'resolution_bits' (a formula, e.g. resolution_bits: bits_adc)")
+        return entry.at(bits)
 
 
 def _optional_float(value, where: str, key: str, minimum: float = 0.0):
@@ -107,6 +163,54 @@ def _source_text(source, where: str) -> tuple[str, str]:
     return kind, "; ".join(p for p in parts if p)
 
 
+def _is_formula(value) -> bool:
+    """A string that is not a plain number (PyYAML reads ``1.0e6`` as a string too)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
+
+
+def _fixed_figures(budgets: dict) -> dict:
+    """``{<action>_energy_J, <action>_latency_s: value}`` of a component's fixed actions (formula symbols)."""
+    out = {}
+    for action, budget in budgets.items():
+        out[f"{action}_energy_J"] = budget.energy_J
+        if budget.latency_s is not None:
+            out[f"{action}_latency_s"] = budget.latency_s
+    return out
+
+
+def _per_resolution(component: str, entry: dict, where: str, kind: str, text: str, constants: dict) -> PerResolution:
+    """Validate a resolution-dependent action: formulas of ``bits`` and the fixed figures, and its artifact."""
+    known = {RESOLUTION_SYMBOL, *constants}
+    formulas = {}
+    for key in ("energy_J", "latency_s"):
+        value = entry.get(key)
+        if value is None:
+            formulas[key] = None
+            continue
+        formula = Formula.parse(value, where=f"{where}.{key}")
+        unknown = formula.names - known
+        if unknown:
+            raise EnergyTableError(f"{where}: {key} reads unknown symbol(s) {', '.join(sorted(unknown))}; "
+                                   f"valid: {', '.join(sorted(known))}")
+        formulas[key] = formula
+    if formulas["energy_J"] is None:
+        raise EnergyTableError(f"{where}: energy_J must be a number or a formula (J per action)")
+    artifact = str(entry.get("artifact", ""))
+    rest = artifact.replace("{bits}", "")
+    if "{bits}" not in artifact or "{" in rest or "}" in rest:
+        raise EnergyTableError(f"{where}: a resolution-dependent action needs 'artifact', the calibration "
+                               "artifact of one integer resolution with {bits} in its name (e.g. sar_adc_{bits}b)")
+    return PerResolution(component, entry["name"], formulas["energy_J"], formulas["latency_s"],
+                         _optional_float(entry.get("leakage_W"), where, "leakage_W"), kind, text, artifact,
+                         constants)
+
+
 def parse_table(data: dict, path: Path) -> EnergyTable:
     """Validate a loaded energy-table YAML mapping and build the :class:`EnergyTable`."""
     name = path.name
@@ -121,6 +225,7 @@ def parse_table(data: dict, path: Path) -> EnergyTable:
         if not isinstance(actions, list) or not actions:
             raise EnergyTableError(f"{name}: component {component!r} needs a non-empty 'actions' list")
         budgets[component] = {}
+        formulas = []
         for entry in actions:
             where = f"{name}: {component}.{entry.get('name', '?') if isinstance(entry, dict) else '?'}"
             if not isinstance(entry, dict) or "name" not in entry or "energy_J" not in entry:
@@ -130,12 +235,18 @@ def parse_table(data: dict, path: Path) -> EnergyTable:
                 raise EnergyTableError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys: "
                                        f"{', '.join(sorted(_ACTION_KEYS))} (units in the key names)")
             kind, text = _source_text(entry.get("source"), where)
+            if _is_formula(entry["energy_J"]) or "artifact" in entry:
+                formulas.append((entry, where, kind, text))
+                continue
             energy = _optional_float(entry["energy_J"], where, "energy_J")
             if energy is None:
                 raise EnergyTableError(f"{where}: energy_J must be a number (J per action)")
             budgets[component][entry["name"]] = Budget(
                 component, entry["name"], energy, _optional_float(entry.get("latency_s"), where, "latency_s"),
                 _optional_float(entry.get("leakage_W"), where, "leakage_W"), LITERATURE, kind, text)
+        constants = _fixed_figures(budgets[component])
+        for entry, where, kind, text in formulas:
+            budgets[component][entry["name"]] = _per_resolution(component, entry, where, kind, text, constants)
     return EnergyTable(str(data.get("technology", LITERATURE)), path, budgets)
 
 
@@ -188,37 +299,58 @@ class BudgetResolver:
         return (f"{self.technology} calibration artifacts at {self.corner} {self.temp_c:g} C under "
                 f"{self.calibration_root}, literature table ({self.table.path.name}) elsewhere")
 
-    def _artifact_actions(self, component: str) -> dict | None:
-        """``{action: (record, artifact_path, sha256)}`` of the component's artifact, or None if absent."""
-        if component in self._calibrated:
-            return self._calibrated[component]
+    def _artifact_actions(self, artifact: str) -> dict | None:
+        """``{action: (record, artifact_path, sha256)}`` of an artifact (a component's, or one resolution's,
+        e.g. ``sar_adc_8b``), or None if absent."""
+        if artifact in self._calibrated:
+            return self._calibrated[artifact]
         from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
         from circuitsim.sweep.artifacts import load_artifact
 
-        directory = artifact_dir(self.calibration_root, self.technology, self.corner, self.temp_c, component)
+        directory = artifact_dir(self.calibration_root, self.technology, self.corner, self.temp_c, artifact)
         found = None
         if (directory / ENERGY_FILE).is_file():
-            artifact = load_artifact(directory)
-            table = artifact.table(ENERGY_FILE)
-            if table.get("component", component) != component:
+            loaded = load_artifact(directory)
+            table = loaded.table(ENERGY_FILE)
+            if table.get("component", artifact) != artifact:
                 raise ArtifactError(f"{directory / ENERGY_FILE} is for component {table.get('component')!r}, "
-                                    f"not {component!r}")
-            sha = artifact.provenance.get("content_sha256", "")
+                                    f"not {artifact!r}")
+            sha = loaded.provenance.get("content_sha256", "")
             found = {rec["name"]: (rec, directory, sha) for rec in table.get("actions", [])}
-        self._calibrated[component] = found
+        self._calibrated[artifact] = found
         return found
 
-    def budget(self, component: str, action: str, where: str = "") -> Budget:
-        """Calibrated budget if the artifact exists and has ``action``; the literature entry otherwise."""
-        literature = self.table.budget(component, action, where)
+    def _artifact_for(self, entry: Budget | PerResolution, literature: Budget, bits: float | None):
+        """(artifact name, None) to look in, or (None, the literature budget labelled with why there is none)."""
+        if not isinstance(entry, PerResolution):
+            return entry.component, None
+        name = entry.artifact_name(bits)
+        if name is None:
+            return None, replace(literature, source=f"{literature.source} [{float(bits):g} bit is not an integer "
+                                 f"resolution: no {self.technology} artifact, literature estimate]")
+        if not self._artifact_actions(name):
+            return None, replace(literature, source=f"{literature.source} [no {self.technology} artifact {name} at "
+                                 f"{self.corner} {self.temp_c:g} C: literature estimate]")
+        return name, None
+
+    def budget(self, component: str, action: str, where: str = "", bits: float | None = None) -> Budget:
+        """Calibrated budget if the artifact exists and has ``action``; the literature entry otherwise.
+
+        A resolution-dependent action (:class:`PerResolution`) is looked up at ``bits`` in the artifact of
+        that resolution (``sar_adc_8b``), never in the component's own artifact.
+        """
+        literature = self.table.budget(component, action, where, bits)
         if self.technology == LITERATURE:
             return literature
-        actions = self._artifact_actions(component)
+        artifact, fallback = self._artifact_for(self.table.entry(component, action), literature, bits)
+        if fallback is not None:
+            return fallback
+        actions = self._artifact_actions(artifact)
         if not actions:
             return literature
         if action not in actions:
             return replace(literature, source=f"{literature.source} [the {self.technology} artifact of "
-                           f"{component!r} has no {action!r}, only: {', '.join(sorted(actions))}]")
+                           f"{artifact!r} has no {action!r}, only: {', '.join(sorted(actions))}]")
         record, directory, sha = actions[action]
         try:
             root = directory.relative_to(self.calibration_root.parent)

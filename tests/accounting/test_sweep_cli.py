@@ -82,14 +82,10 @@ def test_sweep_cli(tmp_path):
     assert bad.exit_code == 2 and "valid parameters" in bad.output
 
 
-def test_sky130_budget_from_artifact(tmp_path):
-    from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
-    from circuitsim.sweep.artifacts import json_bytes, write_artifact
+def test_sky130_budget_from_artifact(tmp_path, write_energy_artifact):
+    from circuitsim.calibration.runner import ENERGY_FILE
 
-    energy = {"component": "pixel_4t", "technology": "sky130", "corner": "tt", "temperature_C": 27.0,
-              "actions": [{"name": "readout", "energy_J": 3.0e-12, "latency_s": 1e-6, "note": "test"}]}
-    directory = artifact_dir(tmp_path, "sky130", "tt", 27.0, "pixel_4t")
-    write_artifact(directory, {ENERGY_FILE: json_bytes(energy)}, {"block": "pixel_4t"})
+    directory = write_energy_artifact("pixel_4t", "readout", 3.0e-12, 1e-6)
     calibrated = evaluate("cnv", resolver=BudgetResolver("sky130", calibration_root=tmp_path))
     literature = evaluate("cnv", resolver=BudgetResolver("literature", calibration_root=tmp_path))
     pixel = calibrated.table().set_index("component").loc["pixel"]

@@ -6,6 +6,8 @@ share of a SPICE transient).
                                            # measured with --spice on the development machine
     python benchmarks/blocks.py --spice    # re-measure the SPICE per-op costs here (needs ngspice + sky130)
 
+Also prints the comparator and SAR ADC rows of benchmarks/adc_blocks.py (issue 5).
+
 Goals (issue 4): numba >= 10x NumPy; behavioral >= 100x SPICE for DC-level operations, >= 1e5x for
 transient-level ones.
 """
@@ -121,6 +123,10 @@ def main():
         t_hard = best_of(lambda: fn(v, lut, params)) / N
         print(f"{name} hard-mode read {t_hard * 1e9:.1f} ns vs a nominal SPICE DC point "
               f"{SPICE_DC_POINT_S * 1e6:g} us: {SPICE_DC_POINT_S / t_hard:.3g}x")
+    print("\ncomparator and SAR ADC (the rows of benchmarks/adc_blocks.py, measured in this run):")
+    import adc_blocks  # benchmarks/ is the script's directory
+
+    adc_blocks.print_rows(adc_blocks.model_rows(), spice=args.spice)
 
 
 if __name__ == "__main__":

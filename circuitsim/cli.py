@@ -117,12 +117,12 @@ def spice_run(netlist, corner, temp, mismatch, seed, vdd, rows, csv_path, as_jso
 @_technology_option
 def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, technology):
     """Run SPICE for BLOCKS at every corner and temperature and write artifacts (resumable)."""
-    from circuitsim.blocks import get_spec
+    from circuitsim.blocks import expand_names, get_spec
     from circuitsim.calibration.runner import calibrate as run, make_plan
     from circuitsim.config import DEFAULT_CACHE_DIR
     from circuitsim.technology import load_technology
 
-    specs = [get_spec(b) for b in blocks]
+    specs = [get_spec(b) for b in expand_names(blocks)]
     tech = load_technology(technology)
     plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
     written = run(specs, tech, plan, out_dir=Path(out) if out else _default_calibration_dir(),
@@ -143,22 +143,36 @@ def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, 
 @_technology_option
 def validate(blocks, as_json, root, out, no_plots, technology):
     """Model vs SPICE on held-out points, from committed artifacts (no ngspice needed)."""
-    from circuitsim.blocks import block_names, get_spec
+    from circuitsim.blocks import block_names, expand_names, get_spec
     from circuitsim.calibration.validate import validate_block
     from circuitsim.reports.validation import format_table, write_plots
     from circuitsim.technology import load_technology
 
     tech_name = load_technology(technology).name
-    specs = {name: get_spec(name) for name in (blocks or block_names())}
+    specs = {name: get_spec(name) for name in expand_names(blocks or block_names())}
     root = Path(root) if root else _default_calibration_dir()
     results = {name: validate_block(spec, root, tech_name) for name, spec in specs.items()}
     plots = [] if no_plots else write_plots(results, Path(out), specs)
+    adc_rows = None
+    if any(name.startswith("sar_adc_") for name in specs):
+        # the converter's own metrics (DNL/INL over Monte Carlo instances, ENOB, FoMs, survey placement)
+        from circuitsim.errors import ArtifactError
+        from circuitsim.reports.adc_survey import calibrated_report, format_metrics
+
+        try:
+            adc_rows, adc_files = calibrated_report(Path(out) / "sar_adc", root=root)
+            plots += [p for p in adc_files if p.suffix == ".png"]
+        except ArtifactError as exc:  # the metrics need every resolution and the 8-bit Monte Carlo point
+            click.echo(f"no SAR ADC metrics: {exc}", err=True)
     if as_json:
         slim = {b: {p: {k: v for k, v in r.items() if k != "curves"} for p, r in pts.items()}
                 for b, pts in results.items()}
-        click.echo(json.dumps({"blocks": slim}, indent=2))
+        click.echo(json.dumps({"blocks": slim, **({"sar_adc_metrics": adc_rows} if adc_rows else {})}, indent=2))
     else:
         click.echo(format_table(results))
+        if adc_rows:
+            click.echo("\nSAR ADC metrics (calibrated model, tt 27 C; DNL/INL over 200 Monte Carlo instances):")
+            click.echo(format_metrics(adc_rows))
         for path in plots:
             click.echo(f"plot: {path}")
     if not all(r["pass"] for pts in results.values() for r in pts.values()):

@@ -89,21 +89,9 @@ def _cells(lut) -> tuple[c2t.Comparator2tLut, c2t.Comparator2tLut]:
 def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> TernaryLut:
     """The committed calibration of this block at one operating point (hash-checked); an unknown corner or
     an uncalibrated point is refused with the valid ones."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir, point_name
-    from circuitsim.calibration.validate import find_artifacts
-    from circuitsim.config import project_root
-    from circuitsim.errors import ArtifactError
-    from circuitsim.sweep.artifacts import load_artifact
-    from circuitsim.technology import load_technology
+    from circuitsim.calibration.validate import load_model_arrays
 
-    load_technology(technology).corner(corner)  # unknown corner: refused with the technology's corners
-    root = Path(root) if root else project_root() / "calibration"
-    found = find_artifacts(root, technology, "ternary")
-    if point_name(corner, temp_c) not in found:
-        raise ArtifactError(f"ternary is not calibrated at {point_name(corner, temp_c)}; calibrated points: "
-                            f"{', '.join(found) or 'none (run: circuitsim calibrate ternary)'}")
-    return TernaryLut.from_arrays(
-        load_artifact(artifact_dir(root, technology, corner, temp_c, "ternary")).arrays(MODEL_FILE))
+    return TernaryLut.from_arrays(load_model_arrays("ternary", corner, temp_c, technology, root))
 
 
 # -- thresholds, kernel path and reference --------------------------------------------------------------

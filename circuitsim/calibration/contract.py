@@ -44,6 +44,9 @@ class BlockSpec:
     #: on the nominal held-out grid.
     mc_fit_grid: tuple | None = None
     mc_holdout_grid: tuple | None = None
+    #: ``False``: the block runs no Monte Carlo of its own (e.g. one resolution of a converter whose mismatch
+    #: is simulated at another resolution of the same hardware); its σ is not judged.
+    monte_carlo: bool = True
 
     @property
     def mc_fit_inputs(self) -> tuple:

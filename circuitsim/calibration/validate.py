@@ -24,6 +24,23 @@ def find_artifacts(root: Path, technology: str, block: str) -> dict[str, Path]:
     return dict(sorted(found.items(), key=lambda kv: _point_order(kv[0])))
 
 
+def load_model_arrays(block: str, corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
+                      root: Path | None = None) -> dict:
+    """``model.npz`` of a block's committed calibration at one operating point (content-hash checked); an
+    unknown corner or an uncalibrated point is refused with the valid ones."""
+    from circuitsim.calibration.runner import artifact_dir, point_name
+    from circuitsim.config import project_root
+    from circuitsim.technology import load_technology
+
+    load_technology(technology).corner(corner)  # unknown corner: refused with the technology's corners
+    root = Path(root) if root else project_root() / "calibration"
+    found = find_artifacts(root, technology, block)
+    if point_name(corner, temp_c) not in found:
+        raise ArtifactError(f"{block} is not calibrated at {point_name(corner, temp_c)}; calibrated points: "
+                            f"{', '.join(found) or f'none (run: circuitsim calibrate {block})'}")
+    return load_artifact(artifact_dir(root, technology, corner, temp_c, block)).arrays(MODEL_FILE)
+
+
 def _point_order(name: str):
     corner, _, temp = name.rpartition("_")
     order = {"tt": 0, "ss": 1, "ff": 2, "sf": 3, "fs": 4}

@@ -21,7 +21,7 @@ def _ideal_quantizer_enob(levels, v_ref):
 
 @pytest.mark.parametrize("n_bits", sar.RESOLUTIONS)
 def test_kernel_matches_reference(n_bits):
-    params = sar.designed_params(n_bits, noise_v=2e-3, sigma_unit=0.01)
+    params = sar.calibrated_params(n_bits, noise_v=2e-3, sigma_unit=0.01)
     inst = sar.draw_instance(params, np.random.default_rng(11))
     x = np.random.default_rng(2).uniform(-1.8, 1.8, 3000)
     c1, e1 = sar.convert(x, params, inst, np.random.default_rng(5))
@@ -85,7 +85,7 @@ def test_switching_energy_hand_computed_two_bit():
 
 
 def test_energy_is_code_dependent_and_adds_the_fixed_parts():
-    params = sar.designed_params(8, noise_v=0.0, ktc_noise=False, offset_sigma_v=0.0, sigma_unit=0.0)
+    params = sar.calibrated_params(8, noise_v=0.0, ktc_noise=False, offset_sigma_v=0.0, sigma_unit=0.0)
     x = np.linspace(-1.79, 1.79, 501)
     _, e = sar.convert(x, params)
     fixed = 8 * params.e_comparator_J + 9 * params.e_logic_J + params.e_sample_J
@@ -146,27 +146,84 @@ def test_survey_csv_is_packaged_with_attribution():
     assert sum("SAR" in r["architecture"].upper() for r in rows) > 100
 
 
-def test_spice_8bit_conversion_against_the_model_from_committed_artifacts():
-    """netlists/sar_adc.cir (MIM CDAC, StrongARM latch, behavioural SAR logic), nominal at 7 points:
-    identical codes at the held-out inputs, CDAC energy within 2 %, conversion energy within 5 %."""
+def test_decision_readout_reports_undecided_and_double_set_decisions():
+    """Decision k is read from its two latches at the end of the last decision cycle: (p, n) = (1, 0) is a
+    1, (0, 1) a 0; neither (the comparator did not resolve) or both are reported, never hidden."""
+    t = np.linspace(0, 20e-9, 201)
+    one, zero = np.full(t.size, 1.8), np.zeros(t.size)
+    code, bad = sar._read_decisions(t, [one, zero, zero, one], [zero, one, zero, one], 4, 1.8)
+    assert code == 0b1001 and bad == [3, 4]
+
+
+def test_calibrated_params_take_every_figure_from_the_artifacts():
+    p8, p4 = sar.calibrated_params(8), sar.calibrated_params(4)
+    a8, a4 = sar.load_arrays(8), sar.load_arrays(4)
+    assert p8.c_parasitic_f == float(a8["c_parasitic_F"]) and p4.c_parasitic_f == float(a4["c_parasitic_F"])
+    assert p4.e_logic_J == float(a4["e_logic_per_cycle_J"]) and p4.e_comparator_J == float(a4["e_comparator_J"])
+    # mismatch is simulated at 8 bit and holds for the same hardware at every resolution
+    assert p4.offset_sigma_v == p8.offset_sigma_v == float(a8["offset_sigma_V"]) > 0
+    assert p4.array_bits == 8 and p4.units_per_side == 128
+    p15 = sar.calibrated_params(1.5)
+    assert p15.e_sample_J == 0.0 and 100e-15 < p15.e_comparator_J < 300e-15  # the ternary block's 2T cells
+    with pytest.raises(ValueError, match="calibrated resolutions are 2, 3, 4, 5, 6, 7, 8 bit"):
+        sar.load_arrays(9)
+
+
+def test_truncated_array_codes_are_the_leading_decisions_of_the_full_conversion():
+    """The variable-resolution converter stops the 8-bit array after N decisions: the N-bit code of an ideal
+    converter is the 8-bit code shifted right, and its LSB is 2^(8-N) 8-bit LSBs."""
+    x = np.linspace(-1.75, 1.75, 997)
+    c8, _ = sar.convert(x, sar.SarAdcParams(n_bits=8))
+    for n in (2, 5, 7):
+        cn, _ = sar.convert(x, sar.SarAdcParams(n_bits=n, array_bits=8))
+        np.testing.assert_array_equal(cn, c8 >> (8 - n))
+    with pytest.raises(ValueError, match="array_bits must be an integer in 5..8"):
+        sar.SarAdcParams(n_bits=5, array_bits=4)
+
+
+@pytest.mark.spice
+def test_spice_conversion_matches_the_calibrated_model():
+    """A real 3-bit conversion in netlists/sar_adc.cir (transistor-level SAR) at two held-out inputs of the
+    committed tt 27 C calibration: the model gives SPICE's code and its energy within 5 %."""
+    from circuitsim.spice.netlist import load_netlist, render_deck
+    from circuitsim.spice.session import SpiceSession
+    from circuitsim.sweep.tasks import Task
+    from circuitsim.technology import load_technology
+
+    spec = sar.SPECS[3]
+    rows = spec.holdout_grid[2:4]
+    session = SpiceSession.shared()
+    session.load(render_deck(load_netlist("sar_adc"), load_technology("sky130"), "tt", 27), "sar_adc")
+    task = Task(block=spec.name, analysis="nominal", simulate=sar.simulate, netlist="sar_adc", netlist_sha256="",
+                technology="sky130", technology_sha256="", corner="tt", temp_c=27.0, mismatch=False, inputs=rows)
+    out = sar.simulate(session, task)
+    assert not out["undecided"].any()
+    prediction = sar.validation_model(sar.load_arrays(3), np.asarray(rows), np.random.default_rng(0), 0)
+    np.testing.assert_array_equal(prediction.mean_v, out["out_V"])
+    np.testing.assert_allclose(prediction.energy_J, out["energy_J"], rtol=0.05)
+    assert out["energy_logic_J"].min() > 0 and out["energy_comparator_J"].min() > 0
+    np.testing.assert_allclose(out["latency_s"], 4 * 2.5e-9)
+
+
+@pytest.mark.parametrize("n_bits", sar.SPICE_RESOLUTIONS)
+def test_model_residue_matches_spice_at_held_out_inputs(n_bits):
+    """The continuous check behind the code match: along SPICE's own decisions, the model's residue before
+    the last decision, v_d + e(v_d) + v_os − α·DAC(code), is within 0.1 LSB of the block's resolution of
+    the residue SPICE measured, at every held-out input and operating point (2–6 bit: the whole range).
+    Measured worst (same data): 0.075 LSB at 6 bit (4.2 mV at fs, v_d = 1.63 V), 0.053 LSB at 8 bit."""
     from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
-    from circuitsim.calibration.validate import find_artifacts, validate_artifact
+    from circuitsim.calibration.validate import find_artifacts
     from circuitsim.config import project_root
     from circuitsim.sweep.artifacts import load_artifact
 
-    found = find_artifacts(project_root() / "calibration", "sky130", "sar_adc")
+    found = find_artifacts(project_root() / "calibration", "sky130", f"sar_adc_{n_bits}b")
     assert len(found) == 7
     for point, path in found.items():
-        rec = validate_artifact(sar.SPEC, path)
-        assert rec["max_error_lsb"] == 0.0, point
-        assert abs(rec["energy_ratio"] - 1) <= 0.05, (point, rec["energy_ratio"])
         artifact = load_artifact(path)
         spice, model = artifact.arrays(SPICE_FILE), artifact.arrays(MODEL_FILE)
-        # v_d = 0 V (a fit point) sits exactly on the MSB transition: the first decision of the latch is
-        # metastable and still undecided at the capture instant at ss, fs and -40 C. Reported, not hidden;
-        # no held-out input (all at code centres) is ever undecided.
-        assert set(artifact.provenance["notes"]["undecided_inputs_V"]) <= {0.0}, point
-        assert not spice["nominal_holdout_undecided"].any(), point
-        params = sar.SarAdcParams(n_bits=8, c_parasitic_f=float(model["c_parasitic_F"]))
-        _, e_cdac = sar.convert(spice["holdout_x"], params)
-        np.testing.assert_allclose(e_cdac, spice["nominal_holdout_energy_cdac_J"], rtol=0.02, err_msg=point)
+        x = spice["holdout_x"][:, 0]
+        codes = spice["nominal_holdout_code"].astype(np.int64)
+        error = np.interp(x, model["lut_v_d_V"], model["lut_input_error_V"])
+        predicted = x + error + float(model["v_os_V"]) - float(model["alpha"]) * sar._dac_ideal_v(codes, n_bits)
+        np.testing.assert_allclose(predicted, spice["nominal_holdout_residue_V"], atol=0.1 * 3.6 / 2 ** n_bits,
+                                   err_msg=point)

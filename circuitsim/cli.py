@@ -160,7 +160,7 @@ def validate(blocks, as_json, root, out, no_plots, technology):
         from circuitsim.reports.adc_survey import calibrated_report, format_metrics
 
         try:
-            adc_rows, adc_files = calibrated_report(Path(out) / "sar_adc", root=root)
+            adc_rows, adc_files = calibrated_report(None if no_plots else Path(out) / "sar_adc", root=root)
             plots += [p for p in adc_files if p.suffix == ".png"]
         except ArtifactError as exc:  # the metrics need every resolution and the 8-bit Monte Carlo point
             click.echo(f"no SAR ADC metrics: {exc}", err=True)

@@ -122,10 +122,13 @@ def plot_survey(sar_rows: list[dict], path: Path) -> Path:
     return path
 
 
-def calibrated_report(out_dir: Path, n_instances: int = 200, seed: int = 1, root=None) -> tuple[list[dict], list[Path]]:
+def calibrated_report(out_dir: Path | None, n_instances: int = 200, seed: int = 1,
+                      root=None) -> tuple[list[dict], list[Path]]:
     """ADC metrics of the SPICE-calibrated converter at every resolution (tt 27 °C artifacts), written to
-    ``out_dir``; the rows and the files."""
+    ``out_dir`` (``None``: computed only); the rows and the files."""
     params = {n: sar_adc.calibrated_params(n, root=root) for n in sar_adc.RESOLUTIONS}
+    if out_dir is None:
+        return [sar_metrics(p, n_instances, seed) for p in params.values()], []
     paths = write_report(Path(out_dir), params, n_instances, seed, note=sar_adc.CALIBRATED_NOTE)
     rows = json.loads((Path(out_dir) / "metrics.json").read_text())["resolutions"]
     return rows, paths

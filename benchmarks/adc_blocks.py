@@ -77,9 +77,8 @@ def spice_rows(model: list[dict]) -> list[dict]:
                 "model_s": per_model, "speedup": per_decision / per_model})
     session.load(render_deck(load_netlist("sar_adc"), tech, "tt"))
     for n in (4, 8):
-        apply_point(session, vd_v=0.1, n_bits=n)
         t0 = time.perf_counter()
-        sar._convert_once(session, 0.1, n, f"benchmark {n} bit")
+        sar._convert_once(session, 0.1, n)
         per_conv = time.perf_counter() - t0
         per_conv_model = next(r for r in model if r["row"].startswith(f"sar_adc {n} bit"))["numba_s"] / N_OPS
         out.append({"row": f"sar_adc {n} bit: SPICE per conversion vs model", "spice_s": per_conv,

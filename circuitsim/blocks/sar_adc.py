@@ -444,11 +444,14 @@ def _code_centre_v(codes, n_bits: int) -> np.ndarray:
     return -V_REF_V + (np.asarray(codes, float) + 0.5) * (2 * V_REF_V / 2 ** n_bits)
 
 
-def _convert_once(session, v_d: float, n_bits: int, label: str) -> dict:
-    """One conversion of ``v_d`` (V) in the loaded deck: code, last residue, energies by supply."""
-    from circuitsim.spice.analyses import transient
+def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None) -> dict:
+    """One conversion of ``v_d`` (V) at ``n_bits`` in the loaded deck (``seed``: the Monte Carlo draw):
+    code, last residue, energies by supply."""
+    from circuitsim.spice.analyses import apply_point, transient
     from circuitsim.spice.measure import supply_energy_J
 
+    apply_point(session, seed, vd_v=v_d, n_bits=n_bits)
+    label = f"vd_v={v_d:g} n_bits={n_bits}" + (f" seed={seed}" if seed else "")
     vdd = session.deck_param("vdd_v")
     names = ([f"p{k}" for k in range(1, n_bits + 1)] + [f"n{k}" for k in range(1, n_bits + 1)] + ["xp", "xn"]
              + [f"{s}#branch" for s in _SOURCES])
@@ -472,8 +475,6 @@ def simulate(session, task) -> dict:
     conversion by supply (CDAC = V_ref + V_cm sources; comparator; logic = sequencer, registers, drivers,
     clock buffer) over one steady-state period, ``latency_s`` = (N + 1)·T, ``undecided`` decisions. Monte
     Carlo: ``out_V``, ``code`` and ``undecided`` per sample (rows) and input (columns)."""
-    from circuitsim.spice.analyses import apply_point
-
     rows = np.asarray(task.inputs, float).reshape(-1, 2)
     keys = ("out_V", "code", "undecided") if task.seeds else (
         "out_V", "code", "undecided", "residue_V", "energy_J", "energy_cdac_J", "energy_comparator_J",
@@ -483,8 +484,7 @@ def simulate(session, task) -> dict:
     for s, seed in enumerate(seeds):
         for j, (v_d, n) in enumerate(rows):
             n = int(n)
-            apply_point(session, seed, vd_v=v_d, n_bits=n)
-            r = _convert_once(session, v_d, n, f"vd_v={v_d:g} n_bits={n}" + (f" seed={seed}" if seed else ""))
+            r = _convert_once(session, v_d, n, seed)
             r["out_V"] = _code_centre_v(r["code"], n)
             r["energy_J"] = r["energy_cdac_J"] + r["energy_comparator_J"] + r["energy_logic_J"]
             r["latency_s"] = (n + 1) * SPICE_T_CLK_S
@@ -647,7 +647,8 @@ def validation_model(arrays, x, rng, n_samples):
     return Prediction(_code_centre_v(codes, n), samples, energy)
 
 
-#: Attenuation of the array at tt 27 °C (``circuitsim validate sar``: 0.9478; 0.9437–0.9512 over the 7 points).
+#: Attenuation of the array at tt 27 °C (``alpha`` in the provenance notes of calibration/sky130/*/sar_adc_8b:
+#: 0.9478 at tt 27 °C, 0.9437–0.9512 over the 7 points).
 HOLDOUT_ALPHA = 0.948
 #: Held-out codes lie within this many codes of mid-scale: there the bin centre moves by at most
 #: 31 · 0.0045 = 0.14 LSB over the corners' attenuation spread, so every held-out input stays well inside

@@ -132,13 +132,14 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
-    at_mc_point = plan.mc_point == (corner, temp) and spec.monte_carlo
+    mc_point = plan.mc_point if spec.monte_carlo else None  # a block without Monte Carlo has no σ source
+    at_mc_point = mc_point == (corner, temp)
     separate_mc = spec.mc_fit_grid is not None or spec.mc_holdout_grid is not None
     mc_fit_x = np.asarray(spec.mc_fit_inputs, float) if separate_mc else None
     mc_holdout_x = np.asarray(spec.mc_holdout_inputs, float) if separate_mc else None
     data = CalibrationData(spec.name, corner, temp, fit_x, holdout_x, nominal_fit, nominal_holdout,
                            mc["fit"], mc["holdout"],
-                           point_name(*plan.mc_point) if plan.mc_point and spec.monte_carlo else "",
+                           point_name(*mc_point) if mc_point else "",
                            mc_fit_x=mc_fit_x, mc_holdout_x=mc_holdout_x)
     fit = spec.fit(data)
     spice_arrays = {"fit_x": fit_x, "holdout_x": holdout_x}
@@ -170,7 +171,7 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         "netlist_sha256": netlist_sha256,  # the text the tasks simulated, hashed when they were planned
         "seed": plan.seed,
         "mc_samples": plan.mc_samples if at_mc_point else 0,
-        "mc_fit_samples": plan.mc_samples * spec.mc_fit_factor if plan.mc_point and spec.monte_carlo else 0,
+        "mc_fit_samples": plan.mc_samples * spec.mc_fit_factor if mc_point else 0,
         "sigma_source": data.mc_point,
         "fit_points": len(fit_x),
         "holdout_points": len(holdout_x),

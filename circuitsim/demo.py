@@ -20,7 +20,7 @@ from circuitsim.errors import CircuitsimError
 from circuitsim.reports.energy import evaluate_all, format_text, write_report
 from circuitsim.reports.frame import simulate_leca_command
 from circuitsim.reports.validation import format_table, write_plots
-from circuitsim.sweep.artifacts import load_artifact
+from circuitsim.store import load_artifact
 from circuitsim.technology import load_technology
 
 

@@ -271,7 +271,7 @@ class BudgetResolver:
     action, else the literature table. ``technology="literature"`` never looks at artifacts.
 
     The artifact looked at is ``<calibration_root>/<technology>/<corner>_<temp_c>C/<component>/``; it is
-    opened with :func:`circuitsim.sweep.artifacts.load_artifact`, which checks its content hash.
+    opened with :func:`circuitsim.store.load_artifact`, which checks its content hash.
     """
 
     def __init__(self, technology: str = LITERATURE, calibration_root: Path | None = None,
@@ -305,7 +305,7 @@ class BudgetResolver:
         if artifact in self._calibrated:
             return self._calibrated[artifact]
         from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
-        from circuitsim.sweep.artifacts import load_artifact
+        from circuitsim.store import load_artifact
 
         directory = artifact_dir(self.calibration_root, self.technology, self.corner, self.temp_c, artifact)
         found = None

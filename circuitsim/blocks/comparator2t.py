@@ -102,7 +102,7 @@ def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
     """The committed calibration of this block at one operating point (hash-checked)."""
     from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     root = Path(root) if root else project_root() / "calibration"
     return Comparator2tLut.from_arrays(

@@ -76,7 +76,7 @@ class ConvLut:
 def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> ConvLut:
     from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     root = Path(root) if root else project_root() / "calibration"
     return ConvLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "inpixel_conv"))

@@ -138,7 +138,7 @@ def params_from_artifact(corner: str = "tt", temp_c: float = 27, technology: str
 def _model_arrays(corner, temp_c, technology, root):
     from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     root = Path(root) if root else project_root() / "calibration"
     return load_artifact(artifact_dir(root, technology, corner, temp_c, "pixel_4t")).arrays(MODEL_FILE)

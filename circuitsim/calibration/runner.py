@@ -14,7 +14,7 @@ from circuitsim.calibration.contract import BlockSpec, CalibrationData
 from circuitsim.errors import CircuitsimError
 from circuitsim.spice.analyses import sample_seeds
 from circuitsim.spice.netlist import load_netlist
-from circuitsim.sweep.artifacts import (
+from circuitsim.store import (
     command_line,
     json_bytes,
     npz_bytes,
@@ -22,9 +22,9 @@ from circuitsim.sweep.artifacts import (
     software_versions,
     write_artifact,
 )
-from circuitsim.sweep.cache import TaskCache
-from circuitsim.sweep.executors import run_tasks
-from circuitsim.sweep.tasks import Task
+from circuitsim.tasks.cache import TaskCache
+from circuitsim.tasks.executors import run_tasks
+from circuitsim.tasks.task import Task
 from circuitsim.technology import Technology
 
 MODEL_FILE, SPICE_FILE, ENERGY_FILE = "model.npz", "spice.npz", "energy.json"

@@ -11,7 +11,7 @@ from circuitsim.calibration import metrics
 from circuitsim.calibration.contract import BlockSpec
 from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
 from circuitsim.errors import ArtifactError
-from circuitsim.sweep.artifacts import load_artifact
+from circuitsim.store import load_artifact
 
 #: Seed stream of the model's own draws in validation (distinct from every SPICE seed stream).
 MODEL_STREAM = 0x5EED

@@ -68,7 +68,7 @@ def export_luts(blocks: list[str], out_path: Path, *, corner: str = "tt", temp_c
     """
     from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import atomic_write_bytes, load_artifact, npz_bytes, run_date
+    from circuitsim.store import atomic_write_bytes, load_artifact, npz_bytes, run_date
 
     root = Path(root) if root else project_root() / "calibration"
     arrays, blocks_meta = {}, {}

@@ -99,7 +99,7 @@ def write_feature_png(image_rgb, result, path: Path) -> Path:
 def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str, out: Path,
                           corner: str = "tt", temp_c: float = 27) -> str:
     from circuitsim.sensor.leca import ARRAY_ROWS, LecaConfig, Models, default_weights, rgb_to_bayer, simulate_frame
-    from circuitsim.sweep.artifacts import atomic_write_bytes, npz_bytes
+    from circuitsim.store import atomic_write_bytes, npz_bytes
 
     n_ch, q_bits = parse_config(config)
     cfg = LecaConfig(weights=default_weights(n_ch, seed), q_bits=q_bits, mode=mode, corner=corner, temp_c=temp_c)
@@ -133,7 +133,7 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
                          corner: str = "tt", temp_c: float = 27) -> str:
     from circuitsim.accounting import evaluate
     from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
-    from circuitsim.sweep.artifacts import atomic_write_bytes, npz_bytes
+    from circuitsim.store import atomic_write_bytes, npz_bytes
 
     if mode not in ("hard", "noisy"):
         raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r}")

@@ -85,7 +85,7 @@ def readout_energy_comparison(root: Path | None = None) -> str:
     from circuitsim.blocks.pixel_4t import T_READ_S
     from circuitsim.calibration.validate import find_artifacts
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     root = Path(root) if root else project_root() / "calibration"
     rows, tt = [], None

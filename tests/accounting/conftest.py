@@ -63,7 +63,7 @@ def write_energy_artifact(tmp_path):
     """Write a calibration artifact ``<tmp_path>/sky130/tt_27C/<block>/`` with one action in its energy.json;
     returns its directory (``tmp_path`` is the calibration root)."""
     from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
-    from circuitsim.sweep.artifacts import json_bytes, write_artifact
+    from circuitsim.store import json_bytes, write_artifact
 
     def write(block: str, action: str, energy_J: float, latency_s: float) -> Path:
         energy = {"component": block, "technology": "sky130", "corner": "tt", "temperature_C": 27.0,

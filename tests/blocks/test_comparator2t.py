@@ -9,7 +9,7 @@ from circuitsim.calibration.runner import SPICE_FILE
 from circuitsim.calibration.validate import find_artifacts
 from circuitsim.config import project_root
 from circuitsim.errors import InputRangeError
-from circuitsim.sweep.artifacts import load_artifact
+from circuitsim.store import load_artifact
 
 ROOT = project_root() / "calibration"
 

@@ -62,7 +62,7 @@ def test_spice_reproduces_committed_held_out_points(sky130):
     from circuitsim.config import project_root
     from circuitsim.spice.netlist import load_netlist, render_deck
     from circuitsim.spice.session import SpiceSession
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     session = SpiceSession.shared()
     for corner in ("tt", "fs"):

@@ -9,7 +9,7 @@ from circuitsim.calibration.validate import find_artifacts, validate_block
 from circuitsim.config import project_root
 from circuitsim.errors import UnknownBlockError
 from circuitsim.spice.netlist import load_netlist
-from circuitsim.sweep.artifacts import load_artifact
+from circuitsim.store import load_artifact
 
 BLOCKS = block_names()
 ROOT = project_root() / "calibration"

@@ -187,7 +187,7 @@ def test_spice_conversion_matches_the_calibrated_model():
     committed tt 27 C calibration: the model gives SPICE's code and its energy within 5 %."""
     from circuitsim.spice.netlist import load_netlist, render_deck
     from circuitsim.spice.session import SpiceSession
-    from circuitsim.sweep.tasks import Task
+    from circuitsim.tasks.task import Task
     from circuitsim.technology import load_technology
 
     spec = sar.SPECS[3]
@@ -214,7 +214,7 @@ def test_model_residue_matches_spice_at_held_out_inputs(n_bits):
     from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
     from circuitsim.calibration.validate import find_artifacts
     from circuitsim.config import project_root
-    from circuitsim.sweep.artifacts import load_artifact
+    from circuitsim.store import load_artifact
 
     found = find_artifacts(project_root() / "calibration", "sky130", f"sar_adc_{n_bits}b")
     assert len(found) == 7

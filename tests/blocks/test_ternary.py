@@ -14,7 +14,7 @@ from circuitsim.calibration.runner import SPICE_FILE
 from circuitsim.calibration.validate import find_artifacts, validate_block
 from circuitsim.config import project_root
 from circuitsim.errors import ArtifactError, InputRangeError, TechnologyError
-from circuitsim.sweep.artifacts import load_artifact
+from circuitsim.store import load_artifact
 
 ROOT = project_root() / "calibration"
 LSB_V = tc.SPEC.lsb_v

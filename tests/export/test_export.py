@@ -112,7 +112,7 @@ def test_corrupted_file(lut_file, tmp_path):
 
 def _rewrite(src, dst, edit):
     """Copy an export file, changing its metadata or arrays through ``edit(meta, arrays)``."""
-    from circuitsim.sweep.artifacts import npz_bytes
+    from circuitsim.store import npz_bytes
 
     meta, arrays = read_metadata(src)
     edit(meta, arrays)

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-import circuitsim.sweep.executors as executors
+import circuitsim.tasks.executors as executors
 from circuitsim.blocks.sample_hold import SPEC
 from circuitsim.calibration.runner import calibrate, make_plan, plan_tasks
 

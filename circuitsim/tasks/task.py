@@ -12,7 +12,7 @@ import numpy as np
 
 from circuitsim.spice.netlist import load_netlist, render_deck
 from circuitsim.spice.session import SpiceSession
-from circuitsim.sweep.artifacts import sha256_bytes
+from circuitsim.store import sha256_bytes
 from circuitsim.technology import load_technology
 
 #: Bump when the meaning of cached results changes (the cache key includes it).

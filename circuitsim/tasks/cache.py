@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from circuitsim.sweep.artifacts import atomic_write_bytes, npz_bytes, read_npz
+from circuitsim.store import atomic_write_bytes, npz_bytes, read_npz
 
 
 class TaskCache:

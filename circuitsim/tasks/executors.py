@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from circuitsim.errors import CircuitsimError
-from circuitsim.sweep.cache import TaskCache
-from circuitsim.sweep.tasks import Task, execute
+from circuitsim.tasks.cache import TaskCache
+from circuitsim.tasks.task import Task, execute
 
 
 @dataclass

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from circuitsim.errors import ArtifactError
-from circuitsim.sweep.artifacts import (
+from circuitsim.store import (
     atomic_write_bytes,
     json_bytes,
     load_artifact,
@@ -79,7 +79,7 @@ def test_failed_write_keeps_previous_artifact(tmp_path, monkeypatch):
     def explode(*a, **k):
         raise Boom()
 
-    monkeypatch.setattr("circuitsim.sweep.artifacts.json_bytes", explode)
+    monkeypatch.setattr("circuitsim.store.json_bytes", explode)
     with pytest.raises(Boom):
         _write(tmp_path, 2.0)
     monkeypatch.undo()

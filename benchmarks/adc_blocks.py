@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from circuitsim.blocks import comparator2t as c2t  # noqa: E402
 from circuitsim.blocks import sar_adc as sar  # noqa: E402
+from circuitsim.blocks import sar_adc_calibration as sar_cal  # noqa: E402
 
 N_OPS = 1_000_000
 
@@ -78,7 +79,7 @@ def spice_rows(model: list[dict]) -> list[dict]:
     session.load(render_deck(load_netlist("sar_adc"), tech, "tt"))
     for n in (4, 8):
         t0 = time.perf_counter()
-        sar._convert_once(session, 0.1, n)
+        sar_cal._convert_once(session, 0.1, n)
         per_conv = time.perf_counter() - t0
         per_conv_model = next(r for r in model if r["row"].startswith(f"sar_adc {n} bit"))["numba_s"] / N_OPS
         out.append({"row": f"sar_adc {n} bit: SPICE per conversion vs model", "spice_s": per_conv,

@@ -22,8 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from circuitsim.blocks import fvf, psf, scm  # noqa: E402
-from circuitsim.blocks.buffers import BufferLut  # noqa: E402
+from circuitsim.blocks import fvf, psf, scm, scm_calibration  # noqa: E402
 
 N = 1_000_000
 #: SPICE seconds per operation at the same fidelity as a noisy model sample, measured with ``--spice`` on
@@ -93,9 +92,9 @@ def measure_spice() -> dict:
             buffers.dc_transfer(session, np.asarray(x), source, "out")
         out[name] = (time.perf_counter() - t0) / (len(seeds) * len(x))
     session.load(render_deck(load_netlist("scm"), tech, "tt", 27), name="scm")
-    grid = np.asarray(scm.FIT_GRID[:16])
+    grid = np.asarray(scm_calibration.FIT_GRID[:16])
     t0 = time.perf_counter()
-    scm.run_slots(session, grid[:, 0], grid[:, 1].astype(int), reset_each=True)
+    scm_calibration.run_slots(session, grid[:, 0], grid[:, 1].astype(int), reset_each=True)
     out["scm"] = (time.perf_counter() - t0) / 16
     return out
 

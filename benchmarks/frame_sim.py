@@ -50,7 +50,7 @@ def frame_benchmark():
 def torch_benchmark():
     import torch
 
-    from circuitsim.export import export_luts, load_lut
+    from circuitsim.export import export_luts, read_lut_file
     from circuitsim.export.torch_lut import LutTransfer, StraightThroughQuantizer
 
     torch.set_num_threads(2)
@@ -60,7 +60,7 @@ def torch_benchmark():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "luts.npz"
         export_luts(["fvf"], path)
-        table = load_lut(path, "fvf")
+        table = read_lut_file(path, "fvf")
     conv = torch.nn.Conv2d(3, 8, kernel_size=2, stride=2)
     lut, quant = LutTransfer(table, "noisy"), StraightThroughQuantizer(3, 0.2, 1.0)
     x = torch.rand(16, 3, 224, 224)

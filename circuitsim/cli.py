@@ -40,9 +40,26 @@ def _names(text: str | None):
 
 
 def _default_calibration_dir() -> Path:
-    from circuitsim.config import project_root
+    from circuitsim.store import default_root
 
-    return project_root() / "calibration"
+    return default_root()
+
+
+def _operating_point(technology: str, corner: str, temp: float | None):
+    """The one operating point a command runs at: corner and temperature checked against the technology
+    (a shipped name or a YAML path); the point carries the technology's name."""
+    from circuitsim.store import OperatingPoint
+    from circuitsim.technology import load_technology
+
+    tech = load_technology(technology)
+    tech.corner(corner)
+    temp_c = tech.nominal_temperature_c if temp is None else tech.check_temperature(temp)
+    return OperatingPoint(corner, temp_c, tech.name)
+
+
+_corner_option = click.option("--corner", default="tt", show_default=True, help="Process corner (e.g. tt ss ff sf fs).")
+_temp_option = click.option("--temp", type=float, default=None,
+                            help="Temperature in °C (default: the technology's nominal, 27 °C for sky130).")
 
 
 @click.group(cls=_Group)
@@ -118,7 +135,8 @@ def spice_run(netlist, corner, temp, mismatch, seed, vdd, rows, csv_path, as_jso
 def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, technology):
     """Run SPICE for BLOCKS at every corner and temperature and write artifacts (resumable)."""
     from circuitsim.blocks import expand_names, get_spec
-    from circuitsim.calibration.runner import calibrate as run, make_plan
+    from circuitsim.calibration.runner import calibrate as run
+    from circuitsim.calibration.runner import make_plan
     from circuitsim.config import DEFAULT_CACHE_DIR
     from circuitsim.technology import load_technology
 
@@ -146,12 +164,14 @@ def validate(blocks, as_json, root, out, no_plots, technology):
     from circuitsim.blocks import block_names, expand_names, get_spec
     from circuitsim.calibration.validate import validate_block
     from circuitsim.reports.validation import format_table, write_plots
+    from circuitsim.store import ArtifactStore
     from circuitsim.technology import load_technology
 
     tech_name = load_technology(technology).name
     specs = {name: get_spec(name) for name in expand_names(blocks or block_names())}
-    root = Path(root) if root else _default_calibration_dir()
-    results = {name: validate_block(spec, root, tech_name) for name, spec in specs.items()}
+    store = ArtifactStore(root)
+    root = store.root
+    results = {name: validate_block(spec, store, tech_name) for name, spec in specs.items()}
     plots = [] if no_plots else write_plots(results, Path(out), specs)
     adc_rows = None
     if any(name.startswith("sar_adc_") for name in specs):
@@ -181,8 +201,8 @@ def validate(blocks, as_json, root, out, no_plots, technology):
 
 @main.command()
 @click.argument("blocks", nargs=-1, required=True)
-@click.option("--corner", default="tt", show_default=True)
-@click.option("--temp", type=float, default=27, show_default=True, help="Temperature in °C.")
+@_corner_option
+@_temp_option
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output file (.npz).")
 @click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
               help="Artifact root (default: the committed calibration/).")
@@ -191,18 +211,16 @@ def validate(blocks, as_json, root, out, no_plots, technology):
 def export(blocks, corner, temp, out, root, as_json, technology):
     """Write the calibrated LUTs (mean, sigma) of BLOCKS to one portable .npz for training code."""
     from circuitsim.export import export_luts
-    from circuitsim.technology import load_technology
+    from circuitsim.store import ArtifactStore
 
-    tech = load_technology(technology)
-    tech.corner(corner)
-    meta = export_luts(list(blocks), Path(out), corner=corner, temp_c=tech.check_temperature(temp),
-                       technology=tech.name, root=Path(root) if root else None)
+    point = _operating_point(technology, corner, temp)
+    meta = export_luts(list(blocks), Path(out), point=point, store=ArtifactStore(root))
     if as_json:
         click.echo(json.dumps(meta, indent=2))
     else:
         for block, info in meta["blocks"].items():
             click.echo(f"{block}: {info['grid']['points']} points over [{info['grid']['min']:g}, "
-                       f"{info['grid']['max']:g}] V, {corner} {temp:g} C, sigma from {info['sigma_source']}")
+                       f"{info['grid']['max']:g}] V, {point}, sigma from {info['sigma_source']}")
         click.echo(f"wrote {out}")
 
 
@@ -214,18 +232,21 @@ def export(blocks, corner, temp, out, root, as_json, technology):
 @click.option("--channels", type=int, default=8, show_default=True, help="snn: output channels (seeded kernels).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--mode", type=click.Choice(["ideal", "hard", "noisy"]), default="noisy", show_default=True)
-@click.option("--corner", default="tt", show_default=True)
-@click.option("--temp", type=float, default=27, show_default=True, help="Temperature in °C.")
+@_corner_option
+@_temp_option
 @click.option("--out", type=click.Path(file_okay=False), default="reports/simulate", show_default=True)
-def simulate(system, image, config_, channels, seed, mode, corner, temp, out):
-    """Simulate one frame of SYSTEM from the committed calibration (no ngspice): feature map + energy."""
-    from circuitsim.reports.frame import simulate_leca_command, simulate_snn_command
+@_technology_option
+def simulate(system, image, config_, channels, seed, mode, corner, temp, out, technology):
+    """Simulate one frame of SYSTEM from the committed calibration (no ngspice): feature map + the frame's
+    energy, both at the same operating point."""
+    from circuitsim.commands import simulate_leca_command, simulate_snn_command
 
+    point = _operating_point(technology, corner, temp)
     image = Path(image) if image else None
     if system == "leca":
-        click.echo(simulate_leca_command(image, config_, seed, mode, Path(out), corner, temp))
+        click.echo(simulate_leca_command(image, config_, seed, mode, Path(out), point))
     else:
-        click.echo(simulate_snn_command(image, channels, seed, mode, Path(out), corner, temp))
+        click.echo(simulate_snn_command(image, channels, seed, mode, Path(out), point))
 
 
 @main.command()
@@ -245,6 +266,22 @@ _accounting_technology = click.option(
          "replace the literature line by line where they exist.")
 
 
+def _accounting_point(technology: str, corner: str, temp: float | None):
+    """The operating point of calibrated budgets; None for the literature table, which has no corners."""
+    if technology == "literature":
+        if corner != "tt" or temp is not None:
+            raise CircuitsimError("--corner/--temp choose calibrated budgets; the literature table has no "
+                                  "operating point (add --technology sky130)")
+        return None
+    from circuitsim.errors import TechnologyError
+
+    try:
+        return _operating_point(technology, corner, temp)
+    except TechnologyError as exc:
+        raise CircuitsimError(f"{exc}; for budgets the choices are: literature (the cited tables) or a "
+                              "calibrated technology") from None
+
+
 @main.command()
 @click.argument("architectures", nargs=-1)
 @click.option("--list", "list_only", is_flag=True, help="Name the shipped architectures and exit.")
@@ -253,14 +290,18 @@ _accounting_technology = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (SI units in the keys).")
 @click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
               help="Artifact root (default: the committed calibration/).")
+@_corner_option
+@_temp_option
 @_accounting_technology
-def report(architectures, list_only, out, as_json, root, technology):
+def report(architectures, list_only, out, as_json, root, corner, temp, technology):
     """Energy per frame / per second by component, frame rate, bandwidth and compression ratio of
-    ARCHITECTURES (shipped names or YAML paths), side by side."""
-    from circuitsim.reports.energy import report_command
+    ARCHITECTURES (shipped names or YAML paths), side by side; calibrated budgets at --corner/--temp."""
+    from circuitsim.commands import report_command
 
+    point = _accounting_point(technology, corner, temp)
     click.echo(report_command(architectures, technology, Path(out) if out else None, as_json, list_only,
-                              Path(root) if root else None, command=" ".join(["circuitsim", *sys.argv[1:]])))
+                              Path(root) if root else None, command=" ".join(["circuitsim", *sys.argv[1:]]),
+                              point=point))
 
 
 @main.command("sweep")
@@ -271,12 +312,15 @@ def report(architectures, list_only, out, as_json, root, technology):
               help="Where the CSV and the Pareto plot go.")
 @click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
               help="Artifact root (default: the committed calibration/).")
+@_corner_option
+@_temp_option
 @_accounting_technology
-def sweep_cmd(architecture, params, out, root, technology):
+def sweep_cmd(architecture, params, out, root, corner, temp, technology):
     """Design-space sweep of ARCHITECTURE over every combination of --param values (vectorised) -> CSV + Pareto plot."""
-    from circuitsim.reports.energy import sweep_command
+    from circuitsim.commands import sweep_command
 
-    click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None))
+    point = _accounting_point(technology, corner, temp)
+    click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None, point=point))
 
 
 if __name__ == "__main__":

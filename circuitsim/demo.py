@@ -13,14 +13,13 @@ from pathlib import Path
 
 from circuitsim.accounting.engine import list_architectures
 from circuitsim.blocks import block_names, get_spec
-from circuitsim.calibration.runner import ENERGY_FILE
-from circuitsim.calibration.validate import find_artifacts, validate_block
+from circuitsim.calibration.validate import validate_block
+from circuitsim.commands import simulate_leca_command
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
 from circuitsim.reports.energy import evaluate_all, format_text, write_report
-from circuitsim.reports.frame import simulate_leca_command
 from circuitsim.reports.validation import format_table, write_plots
-from circuitsim.store import load_artifact
+from circuitsim.store import ENERGY_FILE, ArtifactStore, OperatingPoint
 from circuitsim.technology import load_technology
 
 
@@ -40,12 +39,12 @@ def technology_summary(technology) -> str:
     ])
 
 
-def artifact_summary(root: Path, technology: str) -> str:
-    lines = [f"Calibration artifacts under {root}/{technology}:",
+def artifact_summary(store: ArtifactStore, technology: str) -> str:
+    lines = [f"Calibration artifacts under {store.root}/{technology}:",
              f"  {'block':<14}{'point':<10}{'energy/op':>12}{'latency':>11}  {'ngspice':<11}{'MC':>5}  content hash"]
     for block in block_names():
-        for point, path in find_artifacts(root, technology, block).items():
-            artifact = load_artifact(path)
+        for point, op in store.points(block, technology).items():
+            artifact = store.open(block, op)
             action = artifact.table(ENERGY_FILE)["actions"][0]
             prov = artifact.provenance
             lines.append(
@@ -57,21 +56,22 @@ def artifact_summary(root: Path, technology: str) -> str:
 
 def run_demo(technology_name: str = "sky130", report_dir: Path | None = None) -> str:
     technology = load_technology(technology_name)
-    root = project_root() / "calibration"
+    store = ArtifactStore()
+    point = OperatingPoint(technology=technology.name)
     report_dir = report_dir or project_root() / "reports"
     specs = {name: get_spec(name) for name in block_names()}
-    results = {name: validate_block(spec, root, technology.name) for name, spec in specs.items()}
+    results = {name: validate_block(spec, store, technology.name) for name, spec in specs.items()}
     plots = write_plots(results, report_dir / "validation", specs)
-    evaluations = evaluate_all(list_architectures(), technology.name, root)
+    evaluations = evaluate_all(list_architectures(), technology.name, store.root, point)
     energy_files = write_report(evaluations, report_dir / "energy", command="circuitsim demo")
     return "\n\n".join([
         technology_summary(technology),
-        artifact_summary(root, technology.name),
+        artifact_summary(store, technology.name),
         "Validation (model vs SPICE on held-out points; bar: <= 0.5 LSB, sigma ratio 0.9-1.1, energy +/-5 %):\n"
         + format_table(results),
         "Plots:\n" + "\n".join(f"  {p}" for p in plots),
         f"Seed systems side by side ({technology.name} budgets where calibrated, cited literature elsewhere):\n"
         + format_text(evaluations),
         "Energy report:\n" + "\n".join(f"  {p}" for p in energy_files),
-        simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate"),
+        simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate", point),
     ])

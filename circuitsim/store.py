@@ -1,5 +1,11 @@
-"""Artifacts on disk: deterministic ``.npz`` files, atomic writes (temp file, then rename), provenance
-and a content hash checked on load.
+"""The artifact store: every calibrated number on disk goes through this module.
+
+Layout: ``<root>/<technology>/<corner>_<temp>C/<block>/`` (root ``calibration/`` of the checkout) holds
+``model.npz`` (fitted LUTs and parameters), ``spice.npz`` (the SPICE data they came from),
+``energy.json`` (energy and latency per action) and ``provenance.json`` (PDK, corner, temperature,
+ngspice version, netlist SHA-256, seed, samples, versions, command, date and the SHA-256 of every file).
+:class:`OperatingPoint` names one (technology, corner, temperature); :class:`ArtifactStore` lays out,
+discovers, writes (atomically) and reads (hash-checked) artifacts. Reading imports no SPICE code.
 
 Byte-for-byte reproducibility: the zip entries carry a fixed timestamp and sorted names, JSON is written
 with sorted keys, and the provenance date honours ``SOURCE_DATE_EPOCH`` (the reproducible-builds
@@ -28,6 +34,8 @@ from circuitsim.errors import ArtifactError
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 PROVENANCE = "provenance.json"
+MODEL_FILE, SPICE_FILE, ENERGY_FILE = "model.npz", "spice.npz", "energy.json"
+DEFAULT_TECHNOLOGY = "sky130"
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -190,3 +198,140 @@ def load_artifact(directory: Path) -> Artifact:
 def command_line() -> str:
     """The command that is running, for provenance."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
+
+
+# -- operating points and the store -----------------------------------------------------------------
+_CORNER_ORDER = {"tt": 0, "ss": 1, "ff": 2, "sf": 3, "fs": 4}
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """One operating point of a technology: process corner and temperature (°C).
+
+    It is passed unchanged from the command line through the models, the frame simulation and the
+    accounting, and printed beside every figure that depends on it (``str(point)``: "sky130 tt 27 °C").
+    """
+
+    corner: str = "tt"
+    temp_c: float = 27.0
+    technology: str = DEFAULT_TECHNOLOGY
+
+    def __post_init__(self):
+        object.__setattr__(self, "temp_c", float(self.temp_c))
+
+    @property
+    def name(self) -> str:
+        """Directory name of the point: ``tt_27C``, ``tt_-40C``."""
+        return f"{self.corner}_{self.temp_c:g}C"
+
+    def __str__(self) -> str:
+        return f"{self.technology} {self.corner} {self.temp_c:g} °C"
+
+    def as_dict(self) -> dict:
+        """The point as JSON-ready fields (``technology``, ``corner``, ``temperature_C``)."""
+        return {"technology": self.technology, "corner": self.corner, "temperature_C": self.temp_c}
+
+    @classmethod
+    def from_name(cls, name: str, technology: str = DEFAULT_TECHNOLOGY) -> "OperatingPoint":
+        """The point of a directory name (``tt_-40C``)."""
+        corner, _, temp = name.rpartition("_")
+        if not corner or not temp.endswith("C"):
+            raise ArtifactError(f"{name!r} is not an operating-point name like 'tt_27C'")
+        return cls(corner, float(temp[:-1]), technology)
+
+    def sort_key(self):
+        """Nominal temperature first, then tt, ss, ff, sf, fs, then temperature."""
+        return (self.temp_c != 27.0, _CORNER_ORDER.get(self.corner, 9), self.corner, self.temp_c)
+
+
+#: The nominal point of the default technology.
+NOMINAL = OperatingPoint()
+
+
+def default_root() -> Path:
+    """``calibration/`` of the checkout (``CIRCUITSIM_ROOT`` overrides the checkout)."""
+    from circuitsim.config import project_root
+
+    return Path(project_root()) / "calibration"
+
+
+class ArtifactStore:
+    """Calibration artifacts under one root: layout, discovery, atomic writes and hash-checked reads."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({str(self.root)!r})"
+
+    # layout and discovery
+    def path(self, block: str, point: OperatingPoint) -> Path:
+        """``<root>/<technology>/<corner>_<temp>C/<block>/``."""
+        return self.root / point.technology / point.name / block
+
+    def points(self, block: str, technology: str = DEFAULT_TECHNOLOGY) -> dict[str, OperatingPoint]:
+        """{point name: point} at which ``block`` has an artifact directory, nominal first."""
+        base = self.root / technology
+        found = [OperatingPoint.from_name(p.parent.name, technology)
+                 for p in base.glob(f"*/{block}") if p.is_dir() and "_" in p.parent.name]
+        return {pt.name: pt for pt in sorted(found, key=OperatingPoint.sort_key)}
+
+    def directories(self, block: str, technology: str = DEFAULT_TECHNOLOGY) -> dict[str, Path]:
+        """{point name: artifact directory} of ``block``, nominal first."""
+        return {name: self.path(block, point) for name, point in self.points(block, technology).items()}
+
+    def has(self, block: str, point: OperatingPoint) -> bool:
+        return (self.path(block, point) / PROVENANCE).is_file()
+
+    def missing_message(self, block: str, point: OperatingPoint) -> str:
+        """Why ``block`` cannot be read at ``point``, with the points that are calibrated."""
+        found = self.points(block, point.technology)
+        valid = ", ".join(found) or f"none (run: circuitsim calibrate {block})"
+        return (f"{block} is not calibrated at {point.name}; calibrated points: {valid} "
+                f"({point.technology} artifacts under {self.root / point.technology})")
+
+    # reading
+    def open(self, block: str, point: OperatingPoint = NOMINAL) -> "Artifact":
+        """The hash-checked artifact of ``block`` at ``point``; an unknown corner or an uncalibrated point is
+        refused with the valid ones."""
+        _check_corner(point)
+        if not self.has(block, point):
+            raise ArtifactError(self.missing_message(block, point))
+        return load_artifact(self.path(block, point))
+
+    def model_arrays(self, block: str, point: OperatingPoint = NOMINAL) -> dict[str, np.ndarray]:
+        """``model.npz`` of ``block`` at ``point`` (hash-checked)."""
+        return self.open(block, point).arrays(MODEL_FILE)
+
+    def spice_arrays(self, block: str, point: OperatingPoint = NOMINAL) -> dict[str, np.ndarray]:
+        """``spice.npz`` of ``block`` at ``point`` (hash-checked)."""
+        return self.open(block, point).arrays(SPICE_FILE)
+
+    def energy(self, block: str, point: OperatingPoint = NOMINAL) -> dict | None:
+        """``energy.json`` of ``block`` at ``point`` with the artifact's path and content hash added
+        (``path``, ``content_sha256``), or None when ``block`` has no artifact there."""
+        if not self.has(block, point):
+            return None
+        artifact = self.open(block, point)
+        if ENERGY_FILE not in artifact.provenance.get("files", {}):
+            raise ArtifactError(f"artifact {artifact.path} records no {ENERGY_FILE}; re-run: circuitsim calibrate {block}")
+        table = artifact.table(ENERGY_FILE)
+        if table.get("component", block) != block:
+            raise ArtifactError(f"{artifact.path / ENERGY_FILE} is for component {table.get('component')!r}, "
+                                f"not {block!r}")
+        return dict(table, path=artifact.path, content_sha256=artifact.provenance.get("content_sha256", ""))
+
+    # writing
+    def write(self, block: str, point: OperatingPoint, files: dict[str, bytes], provenance: dict) -> Path:
+        """Write one artifact atomically (see :func:`write_artifact`); returns its directory."""
+        target = self.path(block, point)
+        write_artifact(target, files, provenance)
+        return target
+
+
+def _check_corner(point: OperatingPoint) -> None:
+    """Refuse a corner the technology does not define (when the technology is a known one)."""
+    from circuitsim.technology import load_technology, shipped_technologies
+
+    if point.technology in shipped_technologies():
+        load_technology(point.technology).corner(point.corner)

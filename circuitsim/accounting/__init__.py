@@ -10,7 +10,12 @@ from circuitsim.accounting.engine import (
     load_architecture,
 )
 from circuitsim.accounting.schema import Architecture, ArchitectureError
-from circuitsim.accounting.tables import Budget, BudgetResolver, EnergyTableError, load_energy_table
+from circuitsim.accounting.tables import (
+    Budget,
+    BudgetResolver,
+    EnergyTableError,
+    load_energy_table,
+)
 
 __all__ = [
     "Architecture", "ArchitectureError", "Budget", "BudgetResolver", "EnergyTableError", "Evaluation",

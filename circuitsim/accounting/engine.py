@@ -26,9 +26,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from circuitsim.accounting.schema import Architecture, ArchitectureError, parse_architecture
+from circuitsim.accounting.schema import (
+    Architecture,
+    ArchitectureError,
+    parse_architecture,
+)
 from circuitsim.accounting.tables import Budget, BudgetResolver
 from circuitsim.errors import CircuitsimError
+from circuitsim.store import OperatingPoint
 
 _CR_RTOL = 1e-9
 
@@ -222,6 +227,7 @@ class Evaluation:
     symbols: dict
     technology: str
     budget_description: str
+    point: OperatingPoint | None = None
 
     @property
     def energy_per_frame_J(self) -> float:
@@ -252,7 +258,8 @@ class Evaluation:
         return out
 
     def table(self):
-        """pandas DataFrame: component, action, block, count, energy_per_action_J, energy_J, share, origin, kind, source."""
+        """pandas DataFrame: component, action, block, count, energy_per_action_J, energy_J, share, origin,
+        source_kind, fallback_reason (empty when none), source."""
         import pandas as pd
 
         total = self.energy_per_frame_J
@@ -264,7 +271,8 @@ class Evaluation:
                 "count": float("nan") if line.is_leakage else float(line.count),
                 "energy_per_action_J": float("nan") if line.is_leakage else line.budget.energy_J,
                 "energy_J": energy, "share": energy / total if total else 0.0,
-                "origin": line.budget.origin, "kind": line.budget.kind, "source": line.budget.source,
+                "origin": line.budget.origin, "source_kind": line.budget.kind,
+                "fallback_reason": line.budget.fallback_reason or "", "source": line.budget.source,
             })
         return pd.DataFrame(rows)
 
@@ -286,25 +294,33 @@ class Evaluation:
             "compression_ratio": self.compression_ratio,
             "components": self.component_energy_J(),
             "sources": {line.component + "/" + line.action: line.budget.origin for line in self.lines},
+            "lines": [{"component": line.component, "action": line.action, "block": line.budget.component,
+                       "energy_J": float(line_energy_J(line)), "origin": line.budget.origin,
+                       "source_kind": line.budget.kind, "fallback_reason": line.budget.fallback_reason,
+                       "source": line.budget.source} for line in self.lines],
             "technology": self.technology,
+            "operating_point": None if self.point is None else self.point.as_dict(),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
         }
 
 
 def evaluate(arch: Architecture | str | Path, technology: str = "literature", overrides: dict | None = None,
-             resolver: BudgetResolver | None = None, calibration_root: Path | None = None) -> Evaluation:
-    """Account one architecture at one configuration (defaults from the file, ``overrides`` replace them)."""
+             resolver: BudgetResolver | None = None, calibration_root: Path | None = None,
+             point: OperatingPoint | None = None) -> Evaluation:
+    """Account one architecture at one configuration (defaults from the file, ``overrides`` replace them),
+    with calibrated budgets at ``point`` (default: the technology's nominal point)."""
     if not isinstance(arch, Architecture):
         arch = load_architecture(arch)
     overrides = dict(overrides or {})
     for key, value in overrides.items():
         if np.ndim(value):
             raise CircuitsimError(f"evaluate() takes one value per parameter ({key}); use sweep() for grids")
-    resolver = resolver or BudgetResolver(technology, calibration_root)
+    resolver = resolver or BudgetResolver(technology, calibration_root, point=point)
     s = evaluate_symbols(arch, overrides)
     budgets = resolve_budgets(arch, resolver, s)
     check_timing_and_cr(arch, s, overrides, strict=True)
     lines = build_lines(arch, budgets, s)
     check_lines(arch, lines, overrides)
     params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items()})
-    return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe())
+    return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe(),
+                      None if resolver.technology == "literature" else resolver.point)

@@ -86,8 +86,9 @@ def grid(params: dict) -> dict:
 
 
 def sweep(arch: Architecture | str | Path, params: dict, technology: str = "literature",
-          resolver: BudgetResolver | None = None, calibration_root: Path | None = None):
-    """Evaluate ``arch`` on the full grid of ``params`` ({name: values}) in one vectorised pass.
+          resolver: BudgetResolver | None = None, calibration_root: Path | None = None, point=None):
+    """Evaluate ``arch`` on the full grid of ``params`` ({name: values}) in one vectorised pass, with
+    calibrated budgets at ``point`` (an :class:`~circuitsim.store.OperatingPoint`; default nominal).
 
     Returns a pandas DataFrame, one row per point (see the module docstring for the columns).
     """
@@ -99,7 +100,7 @@ def sweep(arch: Architecture | str | Path, params: dict, technology: str = "lite
         raise CircuitsimError(f"sweep {arch.name}: give at least one --param NAME=VALUES; "
                               f"parameters: {', '.join(sorted(arch.parameters))}")
     check_parameters(arch, params)
-    resolver = resolver or BudgetResolver(technology, calibration_root)
+    resolver = resolver or BudgetResolver(technology, calibration_root, point=point)
     points = grid(params)
     s = evaluate_symbols(arch, points)
     budgets = resolve_budgets(arch, resolver, s)

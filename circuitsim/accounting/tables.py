@@ -28,12 +28,15 @@ from pathlib import Path
 import yaml
 
 from circuitsim.accounting.expressions import Formula
-from circuitsim.errors import ArtifactError, CircuitsimError
+from circuitsim.errors import CircuitsimError
+from circuitsim.store import ArtifactStore, OperatingPoint
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LITERATURE_TABLE = DATA_DIR / "energy_literature.yaml"
 TABLE_SCHEMA = "circuitsim.energy_table/1"
-SOURCE_KINDS = ("published", "derived", "estimate")
+SOURCE_KINDS = ("published", "derived", "estimate", "measured")
+#: What a report line's figure rests on: a literature kind, or a calibration artifact.
+REPORT_SOURCE_KINDS = (*SOURCE_KINDS, "calibrated")
 LITERATURE = "literature"
 _ACTION_KEYS = {"name", "energy_J", "latency_s", "leakage_W", "source", "artifact"}
 #: The symbol a resolution-dependent action's formulas read: the converter resolution N in bits.
@@ -48,9 +51,10 @@ class EnergyTableError(CircuitsimError):
 class Budget:
     """Energy and latency of one action of one component, with its provenance.
 
-    ``origin`` is ``"literature"`` or ``"calibrated"``; ``kind`` is the literature entry's
-    ``published``/``derived``/``estimate`` or ``calibrated``; ``source`` is the citation, derivation or
-    artifact path with its content hash.
+    ``origin`` is ``"literature"`` or ``"calibrated"``; ``kind`` (the report's ``source_kind``) is the
+    literature entry's ``published``/``derived``/``estimate``/``measured`` or ``calibrated``; ``source`` is
+    the citation, derivation or artifact path with its content hash; ``fallback_reason`` says why a
+    calibrated technology used the literature figure (None otherwise).
     """
 
     component: str
@@ -61,6 +65,7 @@ class Budget:
     origin: str
     kind: str
     source: str
+    fallback_reason: str | None = None
 
     @property
     def leakage_or_zero_W(self) -> float:
@@ -155,7 +160,7 @@ def _source_text(source, where: str) -> tuple[str, str]:
     kind = source["kind"]
     if kind not in SOURCE_KINDS:
         raise EnergyTableError(f"{where}: source kind {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
-    if kind in ("published", "derived") and not source.get("citation"):
+    if kind in ("published", "derived", "measured") and not source.get("citation"):
         raise EnergyTableError(f"{where}: a {kind} figure needs a 'citation' (author, title, venue, year)")
     if kind in ("derived", "estimate") and not source.get("derivation"):
         raise EnergyTableError(f"{where}: a {kind} figure needs a 'derivation' saying how it was computed")
@@ -260,28 +265,28 @@ def load_energy_table(path: str | Path = LITERATURE_TABLE) -> EnergyTable:
         return parse_table(yaml.safe_load(fh), path)
 
 
-def default_calibration_root() -> Path:
-    from circuitsim.config import project_root
-
-    return project_root() / "calibration"
-
-
 class BudgetResolver:
-    """Pick each (component, action) budget: calibrated for ``technology`` when its artifact has that
-    action, else the literature table. ``technology="literature"`` never looks at artifacts.
+    """Pick each (component, action) budget: calibrated for the operating point when the component's
+    artifact there has that action, else the literature table. ``technology="literature"`` never looks
+    at artifacts. Every literature budget a calibrated technology falls back to says why
+    (``fallback_reason``).
 
-    The artifact looked at is ``<calibration_root>/<technology>/<corner>_<temp_c>C/<component>/``; it is
-    opened with :func:`circuitsim.store.load_artifact`, which checks its content hash.
+    The artifacts are read through :class:`circuitsim.store.ArtifactStore` (hash-checked) at ``point``
+    (default: the technology's nominal tt 27 °C).
     """
 
     def __init__(self, technology: str = LITERATURE, calibration_root: Path | None = None,
-                 corner: str = "tt", temp_c: float = 27.0, table: EnergyTable | None = None):
+                 table: EnergyTable | None = None, *, point: OperatingPoint | None = None):
+        if point is not None and technology == LITERATURE:
+            technology = point.technology
         self.technology = technology
-        self.calibration_root = Path(calibration_root) if calibration_root else default_calibration_root()
-        self.corner = corner
-        self.temp_c = float(temp_c)
+        self.store = ArtifactStore(calibration_root)
+        self.calibration_root = self.store.root
+        self.point = point or OperatingPoint(technology=technology)
+        if self.point.technology != technology:
+            raise CircuitsimError(f"operating point {self.point} is not of technology {technology!r}")
         self.table = table or load_energy_table()
-        self._calibrated: dict[str, dict | None] = {}
+        self._energy_cache: dict[str, dict | None] = {}
         if technology != LITERATURE:
             self._check_technology()
 
@@ -296,62 +301,31 @@ class BudgetResolver:
     def describe(self) -> str:
         if self.technology == LITERATURE:
             return f"literature table ({self.table.path.name})"
-        return (f"{self.technology} calibration artifacts at {self.corner} {self.temp_c:g} C under "
+        return (f"{self.technology} calibration artifacts at {self.point} under "
                 f"{self.calibration_root}, literature table ({self.table.path.name}) elsewhere")
 
     def _artifact_actions(self, artifact: str) -> dict | None:
-        """``{action: (record, artifact_path, sha256)}`` of an artifact (a component's, or one resolution's,
-        e.g. ``sar_adc_8b``), or None if absent."""
-        if artifact in self._calibrated:
-            return self._calibrated[artifact]
-        from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
-        from circuitsim.store import load_artifact
+        """``{action: record}`` of an artifact's ``energy.json`` (a component's, or one resolution's, e.g.
+        ``sar_adc_8b``) at the resolver's point, or None if there is no artifact there."""
+        if artifact not in self._energy_cache:
+            table = self.store.energy(artifact, self.point)
+            self._energy_cache[artifact] = None if table is None else {
+                rec["name"]: dict(rec, path=table["path"], content_sha256=table["content_sha256"])
+                for rec in table.get("actions", [])}
+        return self._energy_cache[artifact]
 
-        directory = artifact_dir(self.calibration_root, self.technology, self.corner, self.temp_c, artifact)
-        found = None
-        if (directory / ENERGY_FILE).is_file():
-            loaded = load_artifact(directory)
-            table = loaded.table(ENERGY_FILE)
-            if table.get("component", artifact) != artifact:
-                raise ArtifactError(f"{directory / ENERGY_FILE} is for component {table.get('component')!r}, "
-                                    f"not {artifact!r}")
-            sha = loaded.provenance.get("content_sha256", "")
-            found = {rec["name"]: (rec, directory, sha) for rec in table.get("actions", [])}
-        self._calibrated[artifact] = found
-        return found
+    def _no_artifact_reason(self, artifact: str) -> str:
+        """Why there is no calibrated figure: the component is calibrated elsewhere, or nowhere."""
+        elsewhere = self.store.points(artifact, self.technology)
+        if elsewhere:
+            return (f"{artifact} is not calibrated at {self.point}; calibrated points: {', '.join(elsewhere)}")
+        return f"no {self.technology} calibration artifact of {artifact!r} (not a calibrated block)"
 
-    def _artifact_for(self, entry: Budget | PerResolution, literature: Budget, bits: float | None):
-        """(artifact name, None) to look in, or (None, the literature budget labelled with why there is none)."""
-        if not isinstance(entry, PerResolution):
-            return entry.component, None
-        name = entry.artifact_name(bits)
-        if name is None:
-            return None, replace(literature, source=f"{literature.source} [{float(bits):g} bit is not an integer "
-                                 f"resolution: no {self.technology} artifact, literature estimate]")
-        if not self._artifact_actions(name):
-            return None, replace(literature, source=f"{literature.source} [no {self.technology} artifact {name} at "
-                                 f"{self.corner} {self.temp_c:g} C: literature estimate]")
-        return name, None
+    def _fallback(self, literature: Budget, reason: str) -> Budget:
+        return replace(literature, fallback_reason=reason)
 
-    def budget(self, component: str, action: str, where: str = "", bits: float | None = None) -> Budget:
-        """Calibrated budget if the artifact exists and has ``action``; the literature entry otherwise.
-
-        A resolution-dependent action (:class:`PerResolution`) is looked up at ``bits`` in the artifact of
-        that resolution (``sar_adc_8b``), never in the component's own artifact.
-        """
-        literature = self.table.budget(component, action, where, bits)
-        if self.technology == LITERATURE:
-            return literature
-        artifact, fallback = self._artifact_for(self.table.entry(component, action), literature, bits)
-        if fallback is not None:
-            return fallback
-        actions = self._artifact_actions(artifact)
-        if not actions:
-            return literature
-        if action not in actions:
-            return replace(literature, source=f"{literature.source} [the {self.technology} artifact of "
-                           f"{artifact!r} has no {action!r}, only: {', '.join(sorted(actions))}]")
-        record, directory, sha = actions[action]
+    def _calibrated(self, component: str, action: str, record: dict, leakage_W: float | None) -> Budget:
+        directory = Path(record["path"])
         try:
             root = directory.relative_to(self.calibration_root.parent)
         except ValueError:
@@ -359,5 +333,50 @@ class BudgetResolver:
         note = f"; {record['note']}" if record.get("note") else ""
         return Budget(component, action, float(record["energy_J"]),
                       None if record.get("latency_s") is None else float(record["latency_s"]),
-                      literature.leakage_W, "calibrated", "calibrated",
-                      f"artifact {root} sha256:{sha[:16]}{note}")
+                      leakage_W, "calibrated", "calibrated",
+                      f"artifact {root} sha256:{record['content_sha256'][:16]}{note}")
+
+    def _calibrated_only(self, component: str, action: str, where: str) -> Budget:
+        """A calibrated block with no literature entry (e.g. ``inpixel_conv``): its artifact's figure, or the
+        table's own refusal (naming the valid components) when the artifact lacks it too."""
+        actions = self._artifact_actions(component)
+        if actions and action in actions:
+            return self._calibrated(component, action, actions[action], None)
+        try:
+            self.table.entry(component, action, where)
+        except EnergyTableError as exc:
+            raise EnergyTableError(f"{exc}; nor is there a {self.technology} artifact of {component!r} with "
+                                   f"action {action!r} at {self.point}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def budget(self, component: str, action: str, where: str = "", bits: float | None = None) -> Budget:
+        """Calibrated budget if the artifact exists and has ``action``; the literature entry otherwise,
+        with its ``fallback_reason``.
+
+        A resolution-dependent action (:class:`PerResolution`) is looked up at ``bits`` in the artifact of
+        that resolution (``sar_adc_8b``), never in the component's own artifact.
+        """
+        if component not in self.table.budgets and self.technology != LITERATURE:
+            return self._calibrated_only(component, action, where)
+        literature = self.table.budget(component, action, where, bits)
+        if self.technology == LITERATURE:
+            return literature
+        entry = self.table.entry(component, action)
+        artifact = component
+        if isinstance(entry, PerResolution):
+            artifact = entry.artifact_name(bits)
+            if artifact is None:
+                return self._fallback(literature, f"{float(bits):g} bit is not an integer resolution: no "
+                                      f"{self.technology} artifact")
+        actions = self._artifact_actions(artifact)
+        if not actions and isinstance(entry, PerResolution):
+            pattern = entry.artifact.replace("{bits}", "*")
+            found = sorted(p.name for p in (self.store.root / self.technology / self.point.name).glob(pattern))
+            return self._fallback(literature, f"no {self.technology} artifact {artifact!r} at {self.point}; "
+                                  f"calibrated resolutions: {', '.join(found) or 'none'}")
+        if not actions:
+            return self._fallback(literature, self._no_artifact_reason(artifact))
+        if action not in actions:
+            return self._fallback(literature, f"the {self.technology} artifact of {artifact!r} at {self.point} "
+                                  f"has no action {action!r}, only: {', '.join(sorted(actions))}")
+        return self._calibrated(component, action, actions[action], literature.leakage_W)

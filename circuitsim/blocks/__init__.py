@@ -11,13 +11,13 @@ _REGISTRY = {
     "sample_hold": "circuitsim.blocks.sample_hold",
     "psf": "circuitsim.blocks.psf",
     "fvf": "circuitsim.blocks.fvf",
-    "scm": "circuitsim.blocks.scm",
+    "scm": "circuitsim.blocks.scm_calibration",
     "comparator2t": "circuitsim.blocks.comparator2t",
     "pixel_4t": "circuitsim.blocks.pixel_4t",
     "cds": "circuitsim.blocks.cds",
     "inpixel_conv": "circuitsim.blocks.inpixel_conv",
     "ternary": "circuitsim.blocks.ternary",
-    **{f"sar_adc_{n}b": f"circuitsim.blocks.sar_adc:SPEC_{n}B" for n in range(2, 9)},
+    **{f"sar_adc_{n}b": f"circuitsim.blocks.sar_adc_calibration:SPEC_{n}B" for n in range(2, 9)},
 }
 
 #: Names that stand for several blocks on the command line.

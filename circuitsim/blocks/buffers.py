@@ -27,12 +27,11 @@ from numba import njit
 from circuitsim import config
 from circuitsim.blocks.error_lut import draws  # noqa: F401 (also used as buffers.draws)
 from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.blocks.modes import IDEAL_CODE, NOISY_CODE, Mode
 from circuitsim.calibration.contract import Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.spice.analyses import apply_point, dc_sweep, transient
 from circuitsim.spice.measure import settling_time_s
-
-MODES = {"ideal": 0, "hard": 1, "noisy": 2}
 
 
 @dataclass(frozen=True)
@@ -60,41 +59,40 @@ def _buffer_kernel(v_in_v, x_v, out_lut_v, sigma_v, offset_v, gain, thermal_sigm
                    mode, out_v):
     for i in range(v_in_v.size):
         v = v_in_v[i]
-        if mode == 0:
+        if mode == IDEAL_CODE:
             out_v[i] = offset_v + gain * v
             continue
         y = interp_linear(v, x_v, out_lut_v)
-        if mode == 2:
+        if mode == NOISY_CODE:
             y += interp_linear(v, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
         out_v[i] = y
 
 
-def validated(name: str, v_in_v, lut: BufferLut, mode: str) -> np.ndarray:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+def validated(name: str, v_in_v, lut: BufferLut, mode) -> np.ndarray:
+    Mode.parse(mode)
     v = np.ascontiguousarray(v_in_v, dtype=float)
     check_range(name, v, lut.x_v[0], lut.x_v[-1], "V")
     return v
 
 
-def transfer(name: str, v_in_v, lut: BufferLut, mode: str, thermal_sigma_v: float, rng) -> np.ndarray:
+def transfer(name: str, v_in_v, lut: BufferLut, mode, thermal_sigma_v: float, rng) -> np.ndarray:
     """Buffer output for each input (V) through the numba kernel; ``name`` labels range errors."""
     v = validated(name, v_in_v, lut, mode)
     z_mm, z_th = draws(v.shape, mode, thermal_sigma_v > 0, rng)
     out = np.empty_like(v)
     _buffer_kernel(v.ravel(), lut.x_v, lut.out_v, lut.sigma_v, lut.line_coeffs[0], lut.line_coeffs[1],
-                   float(thermal_sigma_v), z_mm.ravel(), z_th.ravel(), MODES[mode], out.ravel())
+                   float(thermal_sigma_v), z_mm.ravel(), z_th.ravel(), Mode.parse(mode).code, out.ravel())
     return out
 
 
-def transfer_reference(name: str, v_in_v, lut: BufferLut, mode: str, thermal_sigma_v: float, rng) -> np.ndarray:
+def transfer_reference(name: str, v_in_v, lut: BufferLut, mode, thermal_sigma_v: float, rng) -> np.ndarray:
     """Plain NumPy oracle of :func:`transfer` (same draws for the same ``rng`` state)."""
     v = validated(name, v_in_v, lut, mode)
     z_mm, z_th = draws(v.shape, mode, thermal_sigma_v > 0, rng)
-    if mode == "ideal":
+    if mode == Mode.IDEAL:
         return lut.line_coeffs[0] + lut.line_coeffs[1] * v
     out = np.interp(v, lut.x_v, lut.out_v)
-    if mode == "noisy":
+    if mode == Mode.NOISY:
         out = out + np.interp(v, lut.x_v, lut.sigma_v) * z_mm + thermal_sigma_v * z_th
     return out
 
@@ -177,6 +175,6 @@ def prediction(arrays, x, rng, n_samples, name: str) -> Prediction:
     """The model under test: hard-mode mean; noisy-mode samples without the thermal term (SPICE MC is
     mismatch only); energy from the polynomial."""
     lut = BufferLut.from_arrays(arrays)
-    mean = transfer(name, x, lut, "hard", 0.0, None)
-    samples = np.stack([transfer(name, x, lut, "noisy", 0.0, rng) for _ in range(n_samples)])
+    mean = transfer(name, x, lut, Mode.HARD, 0.0, None)
+    samples = np.stack([transfer(name, x, lut, Mode.NOISY, 0.0, rng) for _ in range(n_samples)])
     return Prediction(mean, samples, energy_J(x, lut))

@@ -21,17 +21,17 @@ gates; the column's charge belongs to the column), fitted as e₀ + e₁·x + e�
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+from scipy import constants
+
 from circuitsim.blocks import error_lut
+from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.spice.analyses import apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
-
-BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = error_lut.MODES
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 # Timing of netlists/cds.cir (s)
 T_PHASE_B_START_S = 5.5e-9
@@ -48,23 +48,27 @@ SETTLE_TOL_V = 0.5 * 1.8 / 256
 @dataclass(frozen=True)
 class CdsParams:
     """``c_a_f``, ``c_b_f``: sampling capacitances (F), 2 fF/µm²·(7.15 µm)² each; ``temperature_k`` (K);
-    ``mode``: ideal | hard | noisy; ``thermal_noise``: include the kT/C of both samples."""
+    ``mode``: a :class:`~circuitsim.blocks.modes.Mode` or its name (ideal | hard | noisy);
+    ``thermal_noise``: include the kT/C of both samples."""
 
     c_a_f: float = 2e-15 * 7.15**2
     c_b_f: float = 2e-15 * 7.15**2
     temperature_k: float = 300.15
-    mode: str = "noisy"
+    mode: Mode | str = Mode.NOISY
     thermal_noise: bool = True
+
+    def __post_init__(self):
+        parse_field(self)
 
     @property
     def ktc_sigma_per_sample_v(self) -> float:
         """kT/C noise of one sample on C_a, sqrt(k·T / C_a)  [V rms] (0.20 mV for 102 fF at 300 K)."""
-        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_a_f))
+        return float(np.sqrt(constants.k * self.temperature_k / self.c_a_f))
 
     @property
     def thermal_sigma_v(self) -> float:
         """kT/C noise of the difference, sqrt(k·T/C_a + k·T/C_b)  [V rms]."""
-        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k * (1 / self.c_a_f + 1 / self.c_b_f)))
+        return float(np.sqrt(constants.k * self.temperature_k * (1 / self.c_a_f + 1 / self.c_b_f)))
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,10 @@ class CdsLut:
         return cls(vec("lut_x_V"), vec("lut_error_V"), vec("lut_sigma_V"), vec("energy_coeffs"), vec("line_coeffs"))
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> CdsLut:
-    """The committed calibration of this block at one operating point (hash-checked)."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    return CdsLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "cds")).arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> CdsLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return CdsLut.from_arrays((store or ArtifactStore()).model_arrays("cds", point))
 
 
 # -- kernel and reference ---------------------------------------------------------------------------
@@ -188,8 +188,8 @@ def fit(data) -> Fit:
 def validation_model(arrays, x, rng, n_samples) -> Prediction:
     """Hard-mode mean; noisy-mode samples without kT/C (SPICE MC is mismatch only)."""
     lut = CdsLut.from_arrays(arrays)
-    mean = cds(x, lut, CdsParams(mode="hard"))
-    noisy = CdsParams(mode="noisy", thermal_noise=False)
+    mean = cds(x, lut, CdsParams(mode=Mode.HARD))
+    noisy = CdsParams(mode=Mode.NOISY, thermal_noise=False)
     samples = np.stack([cds(x, lut, noisy, rng) for _ in range(n_samples)])
     return Prediction(mean, samples, cds_energy_J(x, lut))
 

@@ -10,10 +10,18 @@ Model of one decision (SI units, V):
     spike = 1[v_in > v_trip(v_b) + σ_os(v_b)·z],        z ~ N(0, 1) once per comparator instance
 
 ``v_trip`` is a LUT over the bias from nominal DC sweeps (linear interpolation, 0.1 V grid), ``σ_os`` the
-input-referred offset from Monte Carlo (the spread of the trip point over mismatch draws). Modes:
-``hard`` (step at the LUT trip point), ``soft`` (logistic of (v_in − v_trip)/s with s = w/(2·ln 9), so the
-logistic goes from 0.1 to 0.9 over the measured 10-90 % transition width w(v_b) — for training) and
-``noisy`` (step at the trip point plus an offset drawn per element, or the given per-instance offsets).
+input-referred offset from Monte Carlo (the spread of the trip point over mismatch draws). Modes
+(:class:`~circuitsim.blocks.modes.Mode`):
+
+- ``ideal``: the smooth, differentiable transfer for training (formerly ``soft``): logistic of
+  (v_in − v_trip)/s with s = w/(2·ln 9), so it goes from 0.1 to 0.9 over the measured 10-90 % transition
+  width w(v_b); the output is a firing probability in (0, 1).
+- ``hard``: the calibrated deterministic decision, a step at the LUT trip point (spike 0 or 1).
+- ``noisy``: ``hard`` plus the offset, a step at v_trip + σ_os·z with z drawn per element or the given
+  per-instance offsets.
+
+So, as in every block, ``noisy`` is ``hard`` plus the random term; ``hard`` and ``noisy`` are the same
+numbers as before the modes were unified, and ``ideal`` is the former ``soft``.
 
 Threshold mapping for training code (fold batch norm into the threshold): with BN
 ``y = γ·(x − μ)/sqrt(σ² + ε) + β`` and a one-time-step LIF that fires at ``y ≥ θ``, the spike condition is
@@ -33,18 +41,18 @@ Latency: decision time, from the input step to the output crossing VDD/2, at 10 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 from circuitsim import config
 from circuitsim.blocks.kernels import check_range, interp_linear
+from circuitsim.blocks.modes import IDEAL_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import sigma_per_point
 from circuitsim.spice.analyses import apply_point, dc_sweep, transient
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
-MODES = {"hard": 0, "soft": 1, "noisy": 2}
 #: Cells in netlists/comparator2t.cir (one bias per cell, one DC sweep gives all transfer curves).
 N_CELLS = 13
 # Timing of the decision transients (s)
@@ -64,10 +72,14 @@ _LOGISTIC_PER_WIDTH = 1.0 / (2.0 * np.log(9.0))
 
 @dataclass(frozen=True)
 class Comparator2tParams:
-    """``mode``: hard | soft | noisy; ``vdd_v``: the supply the input range is checked against (V)."""
+    """``mode``: a :class:`~circuitsim.blocks.modes.Mode` or its name (ideal = logistic | hard = step at
+    the trip point | noisy = step with offset); ``vdd_v``: the supply the input range is checked against (V)."""
 
-    mode: str = "hard"
+    mode: Mode | str = Mode.HARD
     vdd_v: float = 1.8
+
+    def __post_init__(self):
+        parse_field(self)
 
 
 @dataclass(frozen=True)
@@ -98,15 +110,10 @@ class Comparator2tLut:
         return float(self.trip_v.min()), float(self.trip_v.max())
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> Comparator2tLut:
-    """The committed calibration of this block at one operating point (hash-checked)."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    return Comparator2tLut.from_arrays(
-        load_artifact(artifact_dir(root, technology, corner, temp_c, "comparator2t")).arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> Comparator2tLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return Comparator2tLut.from_arrays((store or ArtifactStore()).model_arrays("comparator2t", point))
 
 
 # -- threshold mapping --------------------------------------------------------------------------------
@@ -150,18 +157,16 @@ def _comparator_kernel(v_in_v, v_bias_v, grid_v, trip_v, sigma_v, width_v, z, mo
         vb = v_bias_v[i]
         trip = interp_linear(vb, grid_v, trip_v)
         d = v_in_v[i] - trip
-        if mode == 1:
+        if mode == IDEAL_CODE:
             s = interp_linear(vb, grid_v, width_v) * _LOGISTIC_PER_WIDTH
             out[i] = 1.0 / (1.0 + np.exp(-d / s))
             continue
-        if mode == 2:
+        if mode == NOISY_CODE:
             d -= interp_linear(vb, grid_v, sigma_v) * z[i]
         out[i] = 1.0 if d > 0.0 else 0.0
 
 
 def _validated(v_in_v, v_bias_v, lut, params):
-    if params.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {params.mode!r}")
     v = np.ascontiguousarray(v_in_v, dtype=float)
     vb = np.ascontiguousarray(np.broadcast_to(np.asarray(v_bias_v, float), v.shape))
     check_range("v_in", v, 0.0, params.vdd_v, "V")
@@ -171,7 +176,7 @@ def _validated(v_in_v, v_bias_v, lut, params):
 
 def _z(shape, params, rng, z_offset):
     """Standard normals of the offset (``z_offset`` = the instances' own draws, else drawn from ``rng``)."""
-    if params.mode != "noisy":
+    if params.mode != Mode.NOISY:
         return np.zeros(shape)
     if z_offset is not None:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(z_offset, float), shape))
@@ -183,7 +188,7 @@ def _z(shape, params, rng, z_offset):
 
 def comparator2t(v_in_v, v_bias_v, lut: Comparator2tLut, params: Comparator2tParams = Comparator2tParams(),
                  rng: np.random.Generator | None = None, z_offset=None) -> np.ndarray:
-    """Spike (1.0 / 0.0; a probability in soft mode) for each input and bias; numba kernel.
+    """Spike (1.0 / 0.0; a firing probability in ideal mode) for each input and bias; numba kernel.
 
     In noisy mode each element's offset is σ_os(v_b)·z with z from ``z_offset`` (fixed per comparator
     instance: draw once, ``rng.standard_normal(n_instances)``) or, when omitted, a fresh draw per element.
@@ -192,7 +197,7 @@ def comparator2t(v_in_v, v_bias_v, lut: Comparator2tLut, params: Comparator2tPar
     z = _z(v.shape, params, rng, z_offset)
     out = np.empty_like(v)
     _comparator_kernel(v.ravel(), vb.ravel(), lut.v_bias_v, lut.trip_v, lut.sigma_v, lut.width_v, z.ravel(),
-                       MODES[params.mode], out.ravel())
+                       params.mode.code, out.ravel())
     return out
 
 
@@ -203,10 +208,10 @@ def comparator2t_reference(v_in_v, v_bias_v, lut: Comparator2tLut,
     v, vb = _validated(v_in_v, v_bias_v, lut, params)
     z = _z(v.shape, params, rng, z_offset)
     d = v - np.interp(vb, lut.v_bias_v, lut.trip_v)
-    if params.mode == "soft":
+    if params.mode == Mode.IDEAL:
         s = np.interp(vb, lut.v_bias_v, lut.width_v) * _LOGISTIC_PER_WIDTH
         return 1.0 / (1.0 + np.exp(-d / s))
-    if params.mode == "noisy":
+    if params.mode == Mode.NOISY:
         d = d - np.interp(vb, lut.v_bias_v, lut.sigma_v) * z
     return (d > 0).astype(float)
 

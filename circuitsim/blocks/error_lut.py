@@ -13,35 +13,33 @@ from numba import njit
 
 from circuitsim import config
 from circuitsim.blocks.kernels import check_range, interp_linear
-
-MODES = {"ideal": 0, "hard": 1, "noisy": 2}
+from circuitsim.blocks.modes import IDEAL_CODE, NOISY_CODE, Mode
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
 def _error_lut_kernel(x_in_v, x_v, error_v, sigma_v, thermal_sigma_v, z_mismatch, z_thermal, mode, out_v):
     for i in range(x_in_v.size):
         x = x_in_v[i]
-        if mode == 0:
+        if mode == IDEAL_CODE:
             out_v[i] = x
             continue
         y = x + interp_linear(x, x_v, error_v)
-        if mode == 2:
+        if mode == NOISY_CODE:
             y += interp_linear(x, x_v, sigma_v) * z_mismatch[i] + thermal_sigma_v * z_thermal[i]
         out_v[i] = y
 
 
-def validated(name: str, x_in_v, x_v: np.ndarray, mode: str) -> np.ndarray:
+def validated(name: str, x_in_v, x_v: np.ndarray, mode) -> np.ndarray:
     """Contiguous float input, refused outside the calibrated grid; unknown modes refused."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    Mode.parse(mode)
     x = np.ascontiguousarray(x_in_v, dtype=float)
     check_range(name, x, x_v[0], x_v[-1], "V")
     return x
 
 
-def draws(shape, mode: str, thermal: bool, rng):
+def draws(shape, mode, thermal: bool, rng):
     """(z_mismatch, z_thermal): zeros unless noisy; z_thermal zeros when ``thermal`` is off."""
-    if mode != "noisy":
+    if Mode.parse(mode) is not Mode.NOISY:
         return np.zeros(shape), np.zeros(shape)
     if rng is None:
         raise ValueError("noisy mode needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
@@ -50,23 +48,23 @@ def draws(shape, mode: str, thermal: bool, rng):
     return z_mm, z_th
 
 
-def transfer(name, x_in_v, x_v, error_v, sigma_v, mode: str, thermal_sigma_v: float, rng) -> np.ndarray:
+def transfer(name, x_in_v, x_v, error_v, sigma_v, mode, thermal_sigma_v: float, rng) -> np.ndarray:
     """y for each input (V); numba kernel. ``thermal_sigma_v`` = 0 switches the thermal term off."""
     x = validated(name, x_in_v, x_v, mode)
     z_mm, z_th = draws(x.shape, mode, thermal_sigma_v > 0, rng)
     out = np.empty_like(x)
     _error_lut_kernel(x.ravel(), x_v, error_v, sigma_v, float(thermal_sigma_v), z_mm.ravel(), z_th.ravel(),
-                      MODES[mode], out.ravel())
+                      Mode.parse(mode).code, out.ravel())
     return out
 
 
-def transfer_reference(name, x_in_v, x_v, error_v, sigma_v, mode: str, thermal_sigma_v: float, rng) -> np.ndarray:
+def transfer_reference(name, x_in_v, x_v, error_v, sigma_v, mode, thermal_sigma_v: float, rng) -> np.ndarray:
     """Plain NumPy oracle of :func:`transfer` (same draws for the same ``rng`` state)."""
     x = validated(name, x_in_v, x_v, mode)
     z_mm, z_th = draws(x.shape, mode, thermal_sigma_v > 0, rng)
-    if mode == "ideal":
+    if mode == Mode.IDEAL:
         return x.copy()
     out = x + np.interp(x, x_v, error_v)
-    if mode == "noisy":
+    if mode == Mode.NOISY:
         out = out + np.interp(x, x_v, sigma_v) * z_mm + thermal_sigma_v * z_th
     return out

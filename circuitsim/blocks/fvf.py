@@ -21,15 +21,14 @@ after a full-scale input step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from circuitsim.blocks import buffers
 from circuitsim.blocks.buffers import BufferLut
+from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
-
-MODES = buffers.MODES
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 #: One operation = one SAR ADC sampling window: 5 cycles of the 400 MHz fast controller (s).
 T_SAMPLE_S = 12.5e-9
@@ -44,21 +43,20 @@ V_IN_RANGE_V = (0.2, 1.0)
 
 @dataclass(frozen=True)
 class FvfParams:
-    """``mode``: ideal | hard | noisy; ``thermal_sigma_v``: optional temporal noise at the output (V rms)."""
+    """``mode``: a :class:`~circuitsim.blocks.modes.Mode` or its name (ideal | hard | noisy);
+    ``thermal_sigma_v``: optional temporal noise at the output (V rms)."""
 
-    mode: str = "noisy"
+    mode: Mode | str = Mode.NOISY
     thermal_sigma_v: float = 0.0
 
+    def __post_init__(self):
+        parse_field(self)
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> BufferLut:
-    """The committed calibration of this block at one operating point (hash-checked)."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
 
-    root = Path(root) if root else project_root() / "calibration"
-    artifact = load_artifact(artifact_dir(root, technology, corner, temp_c, "fvf"))
-    return BufferLut.from_arrays(artifact.arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> BufferLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return BufferLut.from_arrays((store or ArtifactStore()).model_arrays("fvf", point))
 
 
 def fvf(v_in_v, lut: BufferLut, params: FvfParams = FvfParams(), rng: np.random.Generator | None = None) -> np.ndarray:

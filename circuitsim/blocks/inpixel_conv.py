@@ -25,7 +25,6 @@ line). Energy per output: two phases + one CDS operation + the comparator (:func
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -36,6 +35,7 @@ from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.errors import InputRangeError
 from circuitsim.spice.analyses import apply_point
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 #: Width table: weight magnitude code → follower width (µm); code 0 = no transistor.
 WIDTHS_UM = (0.0, 0.5, 1.0, 2.0)
@@ -73,14 +73,10 @@ class ConvLut:
                    vec("lut_sigma_V"), vec("energy_coeffs"))
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> ConvLut:
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    return ConvLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "inpixel_conv"))
-                               .arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> ConvLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return ConvLut.from_arrays((store or ArtifactStore()).model_arrays("inpixel_conv", point))
 
 
 # -- kernel and reference ---------------------------------------------------------------------------

@@ -30,28 +30,33 @@ column load, the column line charged from 0 V), plus the change of the column cu
 level is held (T_sig = 0.49 µs, DC), minus the charge the 1 pF column line returns as it falls to the
 signal level (the load sinks it instead of VDD supplying it). The bright transient cycle checks
 this model at one illumination (``energy_cycle_transient_bright_J`` vs ``energy_model_at_bright_signal_J``).
+
+Size: ~410 lines, kept in one module on purpose: the EMVA model, its photon-transfer helpers and the
+calibration that measures the figures the model's defaults come from (CG, full well, reset level, C_FD)
+read best side by side; the calibration is ~130 lines, too little to earn a module of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from numba import njit
+from scipy import constants
 
 from circuitsim import config
 from circuitsim.blocks import buffers
 from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.kernels import interp_linear
+from circuitsim.blocks.modes import IDEAL_CODE, Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.errors import InputRangeError
 from circuitsim.spice.analyses import apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
-BOLTZMANN_J_PER_K = 1.380649e-23
-ELEMENTARY_CHARGE_C = 1.602176634e-19
-SF_MODES = ("ideal", "hard")
+#: The modes of the SF transfer; the pixel's own noise (shot, kTC, read, fixed pattern) is always drawn.
+SF_MODES = (Mode.IDEAL, Mode.HARD)
 
 # Timing of the transient in netlists/pixel_4t.cir (s)
 T_EXPOSURE_START_S = 0.1e-6
@@ -80,7 +85,8 @@ class Pixel4tParams:
     ``v_fd_reset_v``: FD reset level (V); ``c_fd_f``: FD capacitance for kTC (F); ``dark_current_e_per_s``
     (e⁻/s); ``read_noise_v``: output-referred temporal read noise (V rms); ``prnu_fraction`` (σ of the
     gain, fraction); ``dsnu_fraction`` (σ of the dark current, fraction); ``temperature_k`` (K);
-    ``cds``: correlated double sampling on; ``sf_mode``: ``ideal`` (straight line) or ``hard`` (LUT).
+    ``cds``: correlated double sampling on; ``sf_mode``: a :class:`~circuitsim.blocks.modes.Mode` or its
+    name, ``ideal`` (straight line) or ``hard`` (LUT); there is no noisy SF mode, the pixel always draws.
     The defaults are the tt 27 °C calibration; :func:`params_from_artifact` reads any point.
     """
 
@@ -95,12 +101,15 @@ class Pixel4tParams:
     dsnu_fraction: float = 0.2
     temperature_k: float = 300.15
     cds: bool = True
-    sf_mode: str = "hard"
+    sf_mode: Mode | str = Mode.HARD
+
+    def __post_init__(self):
+        parse_field(self, "sf_mode", SF_MODES)
 
     @property
     def ktc_sigma_v(self) -> float:
         """kTC reset noise on the FD, sqrt(k·T / C_FD)  [V rms]."""
-        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_fd_f))
+        return float(np.sqrt(constants.k * self.temperature_k / self.c_fd_f))
 
 
 @dataclass(frozen=True)
@@ -120,28 +129,20 @@ def fixed_pattern(shape, params: Pixel4tParams, lut: BufferLut, rng: np.random.G
     return FixedPattern(gain, dark, sigma_sf * rng.standard_normal(shape))
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> BufferLut:
-    """The committed SF transfer LUT at one operating point (hash-checked)."""
-    return BufferLut.from_arrays(_model_arrays(corner, temp_c, technology, root))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> BufferLut:
+    """The committed SF transfer LUT at ``point`` from the artifact store (hash-checked)."""
+    return BufferLut.from_arrays((store or ArtifactStore()).model_arrays("pixel_4t", point))
 
 
-def params_from_artifact(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None,
+def params_from_artifact(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
                          **overrides) -> Pixel4tParams:
     """Pixel parameters whose circuit values (CG, full well, reset level, C_FD) come from the calibration."""
-    a = _model_arrays(corner, temp_c, technology, root)
+    a = (store or ArtifactStore()).model_arrays("pixel_4t", point)
     base = Pixel4tParams(conversion_gain_v_per_e=float(a["cg_fd_V_per_e"]), full_well_e=float(a["full_well_e"]),
                          v_fd_reset_v=float(a["v_fd_reset_V"]), c_fd_f=float(a["c_fd_F"]),
                          temperature_k=float(a["temperature_K"]))
     return replace(base, **overrides)
 
-
-def _model_arrays(corner, temp_c, technology, root):
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    return load_artifact(artifact_dir(root, technology, corner, temp_c, "pixel_4t")).arrays(MODEL_FILE)
 
 
 def sf_gain(params: Pixel4tParams, lut: BufferLut) -> float:
@@ -164,7 +165,7 @@ def _pixel_kernel(n_photo, n_dark, z_ktc, z_read, sf_offset_v, full_well_e, cg_v
             n_e = full_well_e
         v_rst = v_rst_v + ktc_sigma_v * z_ktc[i]
         v_sig = v_rst - cg_v_per_e * n_e
-        if sf_mode == 0:
+        if sf_mode == IDEAL_CODE:
             y_rst = offset_v + gain * v_rst
             y_sig = offset_v + gain * v_sig
         else:
@@ -177,8 +178,6 @@ def _pixel_kernel(n_photo, n_dark, z_ktc, z_read, sf_offset_v, full_well_e, cg_v
 
 
 def _check_inputs(photon_flux_per_s, exposure_s, params: Pixel4tParams):
-    if params.sf_mode not in SF_MODES:
-        raise ValueError(f"sf_mode must be one of {', '.join(SF_MODES)}, got {params.sf_mode!r}")
     flux = np.ascontiguousarray(photon_flux_per_s, dtype=float)
     if flux.size and (not np.all(np.isfinite(flux)) or flux.min() < 0):
         bad = flux[~np.isfinite(flux) | (flux < 0)].ravel()[0]
@@ -222,7 +221,7 @@ def pixel_4t(photon_flux_per_s, exposure_s: float, lut: BufferLut, params: Pixel
     _pixel_kernel(n_photo.ravel(), n_dark.ravel(), z_ktc.ravel(), z_read.ravel(), offset.ravel(),
                   float(params.full_well_e), float(params.conversion_gain_v_per_e), float(params.v_fd_reset_v),
                   params.ktc_sigma_v, float(params.read_noise_v), lut.x_v, lut.out_v, float(lut.line_coeffs[0]),
-                  float(lut.line_coeffs[1]), SF_MODES.index(params.sf_mode), bool(params.cds), out.ravel())
+                  float(lut.line_coeffs[1]), params.sf_mode.code, bool(params.cds), out.ravel())
     return out
 
 
@@ -235,7 +234,7 @@ def pixel_4t_reference(photon_flux_per_s, exposure_s: float, lut: BufferLut,
     n_e = np.minimum(n_photo + n_dark, params.full_well_e)
     v_rst = params.v_fd_reset_v + params.ktc_sigma_v * z_ktc
     v_sig = v_rst - params.conversion_gain_v_per_e * n_e
-    if params.sf_mode == "ideal":
+    if params.sf_mode == Mode.IDEAL:
         sf = lambda v: lut.line_coeffs[0] + lut.line_coeffs[1] * v  # noqa: E731
     else:
         sf = lambda v: np.interp(v, lut.x_v, lut.out_v)  # noqa: E731
@@ -259,7 +258,7 @@ def expected_ptc(electrons, lut: BufferLut, params: Pixel4tParams) -> tuple[np.n
     With ``sf_mode='ideal'`` g is the straight line's gain and the curve is the EMVA linear model."""
     n = np.minimum(np.asarray(electrons, float), params.full_well_e)
     v_sig = params.v_fd_reset_v - params.conversion_gain_v_per_e * n
-    if params.sf_mode == "ideal":
+    if params.sf_mode == Mode.IDEAL:
         g = np.full_like(v_sig, lut.line_coeffs[1])
         mean = g * params.conversion_gain_v_per_e * n
     else:
@@ -314,7 +313,7 @@ def simulate(session, task) -> dict:
         w = cycles[label]
         return float(np.interp(when, w["time_s"].to_numpy(), w[f"v_{node}_V"].to_numpy()))
 
-    n_e = I_PH_A * T_EXPOSURE_S / ELEMENTARY_CHARGE_C
+    n_e = I_PH_A * T_EXPOSURE_S / constants.e
     swing_fd = {k: at(k, "fd", T_RESET_SAMPLE_S) - at(k, "fd", T_SIGNAL_SAMPLE_S) for k in cycles}
     swing_col = {k: at(k, "col", T_RESET_SAMPLE_S) - at(k, "col", T_SIGNAL_SAMPLE_S) for k in cycles}
     cg_fd = (swing_fd["bright"] - swing_fd["dark"]) / n_e
@@ -362,12 +361,12 @@ def fit(data) -> Fit:
     scalar = {k: float(nom[k][0]) for k in ("cg_fd_V_per_e", "cg_col_V_per_e", "v_fd_reset_V", "v_pd_reset_V",
                                             "v_col_reset_V", "e_reset_J", "e_cycle_dark_J", "e_cycle_bright_J",
                                             "settle_reset_s", "settle_signal_s", "v_fd_signal_bright_V")}
-    c_fd = ELEMENTARY_CHARGE_C / scalar["cg_fd_V_per_e"]
+    c_fd = constants.e / scalar["cg_fd_V_per_e"]
     # transfer stops once the FD has fallen to the photodiode's barrier (its reset level)
     full_well = (scalar["v_fd_reset_V"] - scalar["v_pd_reset_V"]) / scalar["cg_fd_V_per_e"]
     result.arrays.update({k: np.array(v) for k, v in scalar.items()})
     result.arrays.update({"c_fd_F": np.array(c_fd), "full_well_e": np.array(full_well),
-                          "temperature_K": np.array(data.temp_c + 273.15)})
+                          "temperature_K": np.array(data.temp_c + constants.zero_Celsius)})
     e_model_bright = float(buffers.energy_J(scalar["v_fd_signal_bright_V"], BufferLut.from_arrays(result.arrays)))
     result.notes.update({
         "energy": ("per pixel and frame, integral of VDD * I_VDD over one dark pixel cycle (transient: reset, "

@@ -19,16 +19,15 @@ a full-scale i-buffer write starts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+from scipy import constants
 
 from circuitsim.blocks import buffers
 from circuitsim.blocks.buffers import BufferLut
+from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
-
-BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = buffers.MODES
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 #: One read = one SCM sample phase: 3 cycles of the 400 MHz fast controller (s).
 T_READ_S = 7.5e-9
@@ -44,42 +43,44 @@ V_PIX_RANGE_V = (0.2, 1.0)
 @dataclass(frozen=True)
 class PsfParams:
     """``c_hold_f``: i-buffer capacitance (F), 2 fF/µm²·(7.38 µm)²; ``temperature_k`` for kT/C (K);
-    ``mode``: ideal | hard | noisy; ``thermal_noise``: include the kT/C of the i-buffer write."""
+    ``mode``: a :class:`~circuitsim.blocks.modes.Mode` or its name (ideal | hard | noisy);
+    ``thermal_noise``: include the kT/C of the i-buffer write."""
 
     c_hold_f: float = 2e-15 * 7.38**2
     temperature_k: float = 300.15
-    mode: str = "noisy"
+    mode: Mode | str = Mode.NOISY
     thermal_noise: bool = True
+
+    def __post_init__(self):
+        parse_field(self)
 
     @property
     def thermal_sigma_v(self) -> float:
         """sqrt(k·T / C_hold)  [V rms] (0.19 mV for 109 fF at 300 K)."""
-        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_hold_f))
+        return float(np.sqrt(constants.k * self.temperature_k / self.c_hold_f))
 
-    def _sigma_th(self) -> float:
+    @property
+    def applied_thermal_sigma_v(self) -> float:
+        """The σ of the temporal term the model adds in noisy mode (V rms): :attr:`thermal_sigma_v` when
+        ``thermal_noise`` is on, else 0."""
         return self.thermal_sigma_v if self.thermal_noise else 0.0
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> BufferLut:
-    """The committed calibration of this block at one operating point (hash-checked)."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    artifact = load_artifact(artifact_dir(root, technology, corner, temp_c, "psf"))
-    return BufferLut.from_arrays(artifact.arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> BufferLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return BufferLut.from_arrays((store or ArtifactStore()).model_arrays("psf", point))
 
 
 def psf(v_pix_v, lut: BufferLut, params: PsfParams = PsfParams(), rng: np.random.Generator | None = None) -> np.ndarray:
     """PSF output for each held pixel voltage (V); numba kernel. ``rng`` required in noisy mode."""
-    return buffers.transfer("v_pix", v_pix_v, lut, params.mode, params._sigma_th(), rng)
+    return buffers.transfer("v_pix", v_pix_v, lut, params.mode, params.applied_thermal_sigma_v, rng)
 
 
 def psf_reference(v_pix_v, lut: BufferLut, params: PsfParams = PsfParams(),
                   rng: np.random.Generator | None = None) -> np.ndarray:
     """Plain NumPy oracle of :func:`psf` (same draws for the same ``rng`` state)."""
-    return buffers.transfer_reference("v_pix", v_pix_v, lut, params.mode, params._sigma_th(), rng)
+    return buffers.transfer_reference("v_pix", v_pix_v, lut, params.mode, params.applied_thermal_sigma_v, rng)
 
 
 def psf_energy_per_read_J(v_pix_v, lut: BufferLut) -> np.ndarray:

@@ -20,17 +20,17 @@ buffer's budget).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+from scipy import constants
+
 from circuitsim.blocks import error_lut
+from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.spice.analyses import apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
-
-BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = error_lut.MODES
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 # Timing of netlists/sample_hold.cir (s)
 T_TRACK_START_S = 0.5e-9
@@ -45,17 +45,21 @@ SETTLE_TOL_V = 0.5 * 1.8 / 256
 @dataclass(frozen=True)
 class SampleHoldParams:
     """Model parameters. ``c_hold_f``: hold capacitance (F), 2 fF/µm²·(7.15 µm)² for the 7×7 µm MIM;
-    ``temperature_k``: for kT/C (K); ``mode``: ideal | hard | noisy; ``thermal_noise``: include kT/C."""
+    ``temperature_k``: for kT/C (K); ``mode``: a :class:`~circuitsim.blocks.modes.Mode` or its name (ideal |
+    hard | noisy); ``thermal_noise``: include kT/C."""
 
     c_hold_f: float = 2e-15 * 7.15**2
     temperature_k: float = 300.15
-    mode: str = "noisy"
+    mode: Mode | str = Mode.NOISY
     thermal_noise: bool = True
+
+    def __post_init__(self):
+        parse_field(self)
 
     @property
     def thermal_sigma_v(self) -> float:
         """sqrt(k·T / C_hold)  [V rms]."""
-        return float(np.sqrt(BOLTZMANN_J_PER_K * self.temperature_k / self.c_hold_f))
+        return float(np.sqrt(constants.k * self.temperature_k / self.c_hold_f))
 
 
 @dataclass(frozen=True)
@@ -73,15 +77,10 @@ class SampleHoldLut:
                    np.ascontiguousarray(arrays["lut_sigma_V"], float), np.asarray(arrays["energy_coeffs"], float))
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> SampleHoldLut:
-    """The committed calibration of this block at one operating point (hash-checked)."""
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    root = Path(root) if root else project_root() / "calibration"
-    return SampleHoldLut.from_arrays(load_artifact(artifact_dir(root, technology, corner, temp_c, "sample_hold"))
-                                     .arrays(MODEL_FILE))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> SampleHoldLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return SampleHoldLut.from_arrays((store or ArtifactStore()).model_arrays("sample_hold", point))
 
 
 # -- kernel and reference (the shared error-LUT transfer) --------------------------------------------
@@ -163,8 +162,8 @@ def fit(data) -> Fit:
 def validation_model(arrays, x, rng, n_samples) -> Prediction:
     """The model under test: hard-mode mean; noisy-mode samples without kT/C (SPICE MC is mismatch only)."""
     lut = SampleHoldLut.from_arrays(arrays)
-    mean = sample_hold(x, lut, SampleHoldParams(mode="hard"))
-    noisy = SampleHoldParams(mode="noisy", thermal_noise=False)
+    mean = sample_hold(x, lut, SampleHoldParams(mode=Mode.HARD))
+    noisy = SampleHoldParams(mode=Mode.NOISY, thermal_noise=False)
     samples = np.stack([sample_hold(x, lut, noisy, rng) for _ in range(n_samples)])
     return Prediction(mean, samples, sample_hold_energy_J(x, lut))
 

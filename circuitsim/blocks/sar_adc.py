@@ -1,9 +1,13 @@
-"""Differential SAR ADC, 2…8 bit, with a 1.5-bit (ternary) mode: behavioral model (SPEC 4.6) and its SPICE
-calibration against ``netlists/sar_adc.cir``, a transistor-level 8-bit converter (MIM CDAC, StrongARM
-comparator, TSPC sequencer + latch SAR logic, 400 MHz) whose resolution is set at run time by stopping
-after N decisions. Each resolution is its own calibrated block ``sar_adc_<N>b`` (``circuitsim calibrate
-sar``); :func:`calibrated_params` gives the calibrated converter, :func:`convert` (numba) and
-:func:`convert_reference` (NumPy) run it.
+"""Differential SAR ADC, 2…8 bit, with a 1.5-bit (ternary) mode: the behavioral model (SPEC 4.6) and the
+loaders of its committed calibration. This module holds the parameters (:class:`SarAdcParams`,
+:class:`SarInstance`), the numba kernels under :func:`convert`, the NumPy oracle :func:`convert_reference`,
+:func:`code_to_voltage_v`, the model's ADC metrics (:func:`sine_test`, :func:`linearity`,
+:func:`figures_of_merit`) and the calibrated converter (:func:`load_arrays`, :func:`params_from_arrays`,
+:func:`calibrated_params`). The hardware it is calibrated against is ``netlists/sar_adc.cir``, a
+transistor-level 8-bit converter (MIM CDAC, StrongARM comparator, TSPC sequencer + latch SAR logic, 400 MHz)
+whose resolution is set at run time by stopping after N decisions; each resolution is its own calibrated
+block ``sar_adc_<N>b`` (``circuitsim calibrate sar``), whose SPICE driver, fit and BlockSpecs live in
+:mod:`circuitsim.blocks.sar_adc_calibration` (which imports this module, never the reverse).
 
 Architecture modelled: top-plate sampling on a binary-weighted CDAC of MIM unit capacitors per side,
 switched by the merged-capacitor (V_cm-based) scheme. Per side an A-bit array (A = ``array_bits``: 8 for
@@ -44,16 +48,17 @@ driver's charge of the CDAC belongs to the buffer in front (the FVF), not to the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from numba import njit
+from scipy.constants import k as BOLTZMANN_J_PER_K
+from scipy.constants import zero_Celsius
 
 from circuitsim import config
 from circuitsim.blocks.kernels import check_range
 from circuitsim.calibration import adc_metrics
-
-BOLTZMANN_J_PER_K = 1.380649e-23
+from circuitsim.errors import InputRangeError
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 RESOLUTIONS = (1.5, 2, 3, 4, 5, 6, 7, 8)
 #: MIM unit of 1 x 1 um drawn: 2 fF/um^2 * (1 + 0.15)^2 = 2.645 fF.
 C_UNIT_MIM_1UM_F = 2e-15 * 1.15**2
@@ -407,110 +412,16 @@ def figures_of_merit(params: SarAdcParams, instance=None, rng=None) -> dict:
             "f_s_hz": params.f_clk_hz / (params.decisions + 1), "latency_s": params.latency_s}
 
 
-# -- SPICE calibration (netlists/sar_adc.cir: 8-bit array, all transistor level, N = 2 … 8 at run time) ---
+# -- the calibrated converter (netlists/sar_adc.cir: 8-bit array, all transistor level, N = 2 … 8 at run time) --
 ARRAY_BITS = 8
 SPICE_RESOLUTIONS = (2, 3, 4, 5, 6, 7, 8)
-SPICE_T_CLK_S = 2.5e-9
-#: The deck's first rising clock edge (start of the sampling cycle 0).
-SPICE_T0_S = 1e-9
 #: Resolution whose Monte Carlo is simulated: only at 8 bit do the mismatch figures (a few mV) move codes
 #: often enough to measure a spread (LSB 14 mV); the same hardware serves every resolution.
 SPICE_MC_BITS = 8
 V_REF_V = 1.8
-_SOURCES = ("vref", "vcm", "vddc", "vddl", "vclk", "vstart")
-
-
-def _window(n_bits: int) -> tuple[float, float]:
-    """One period of repeated conversions (s): decisions 1 … N, then the next sampling cycle."""
-    return SPICE_T0_S + SPICE_T_CLK_S, SPICE_T0_S + (n_bits + 2) * SPICE_T_CLK_S
-
-
-def _read_decisions(t, p_v, n_v, n_bits: int, vdd: float) -> tuple[int, list[int]]:
-    """Code from the decision latches at the end of the last decision cycle, and the decisions the
-    comparator left undecided (neither latch set) or set both ways."""
-    t_read = SPICE_T0_S + (n_bits + 1) * SPICE_T_CLK_S - 50e-12
-    code, bad = 0, []
-    for k in range(n_bits):
-        p = np.interp(t_read, t, p_v[k]) > 0.5 * vdd
-        n = np.interp(t_read, t, n_v[k]) > 0.5 * vdd
-        code = 2 * code + int(p)
-        if p == n:
-            bad.append(k + 1)
-    return code, bad
-
-
-def _code_centre_v(codes, n_bits: int) -> np.ndarray:
-    """Bin centre of a code on the nominal ±V_ref scale (V): −V_ref + (code + ½)·2·V_ref / 2^N."""
-    return -V_REF_V + (np.asarray(codes, float) + 0.5) * (2 * V_REF_V / 2 ** n_bits)
-
-
-def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None) -> dict:
-    """One conversion of ``v_d`` (V) at ``n_bits`` in the loaded deck (``seed``: the Monte Carlo draw):
-    code, last residue, energies by supply."""
-    from circuitsim.spice.analyses import apply_point, transient
-    from circuitsim.spice.measure import supply_energy_J
-
-    apply_point(session, seed, vd_v=v_d, n_bits=n_bits)
-    label = f"vd_v={v_d:g} n_bits={n_bits}" + (f" seed={seed}" if seed else "")
-    vdd = session.deck_param("vdd_v")
-    names = ([f"p{k}" for k in range(1, n_bits + 1)] + [f"n{k}" for k in range(1, n_bits + 1)] + ["xp", "xn"]
-             + [f"{s}#branch" for s in _SOURCES])
-    w = transient(session, 5e-12, _window(n_bits)[1], names, max_step_s=20e-12, point=label)
-    t = w["time_s"].to_numpy()
-    code, bad = _read_decisions(t, [w[f"v_p{k}_V"].to_numpy() for k in range(1, n_bits + 1)],
-                                [w[f"v_n{k}_V"].to_numpy() for k in range(1, n_bits + 1)], n_bits, vdd)
-    volts = {"vref": vdd, "vcm": 0.5 * vdd, "vddc": vdd, "vddl": vdd, "vclk": vdd, "vstart": vdd}
-    e = {s: supply_energy_J(t, w[f"i_{s}_A"].to_numpy(), volts[s], _window(n_bits)) for s in _SOURCES}
-    # the residue the last decision sees: top plates after N−1 switching steps, before the comparator fires
-    t_res = SPICE_T0_S + n_bits * SPICE_T_CLK_S + 0.3e-9
-    return {"code": code, "undecided": len(bad),
-            "residue_V": float(np.interp(t_res, t, (w["v_xp_V"] - w["v_xn_V"]).to_numpy())),
-            "energy_cdac_J": e["vref"] + e["vcm"], "energy_comparator_J": e["vddc"],
-            "energy_logic_J": e["vddl"] + e["vclk"] + e["vstart"]}
-
-
-def simulate(session, task) -> dict:
-    """SPICE task: one conversion per input row (v_d, n_bits). Nominal: ``out_V`` (the code's bin centre on
-    the ±V_ref scale), ``code``, ``residue_V`` (v(xp) − v(xn) before the last decision), energy per
-    conversion by supply (CDAC = V_ref + V_cm sources; comparator; logic = sequencer, registers, drivers,
-    clock buffer) over one steady-state period, ``latency_s`` = (N + 1)·T, ``undecided`` decisions. Monte
-    Carlo: ``out_V``, ``code`` and ``undecided`` per sample (rows) and input (columns)."""
-    rows = np.asarray(task.inputs, float).reshape(-1, 2)
-    keys = ("out_V", "code", "undecided") if task.seeds else (
-        "out_V", "code", "undecided", "residue_V", "energy_J", "energy_cdac_J", "energy_comparator_J",
-        "energy_logic_J", "latency_s")
-    seeds = task.seeds or (None,)
-    out = {k: np.empty((len(seeds), len(rows))) for k in keys}
-    for s, seed in enumerate(seeds):
-        for j, (v_d, n) in enumerate(rows):
-            n = int(n)
-            r = _convert_once(session, v_d, n, seed)
-            r["out_V"] = _code_centre_v(r["code"], n)
-            r["energy_J"] = r["energy_cdac_J"] + r["energy_comparator_J"] + r["energy_logic_J"]
-            r["latency_s"] = (n + 1) * SPICE_T_CLK_S
-            for k in keys:
-                out[k][s, j] = r[k]
-    return out if task.seeds else {k: v[0] for k, v in out.items()}
-
-
-def _dac_ideal_v(codes, n_bits: int, v_ref: float = V_REF_V) -> np.ndarray:
-    """V_ref·Σ_k s_k·2^−k over the first N−1 decisions (s = ±1): what an unattenuated array subtracts by
-    the last decision (V)."""
-    codes = np.asarray(codes, np.int64)
-    total = np.zeros(codes.shape)
-    for k in range(1, n_bits):
-        bit = (codes >> (n_bits - k)) & 1
-        total += (2 * bit - 1) * 2.0 ** -k
-    return v_ref * total
-
-
-def fit_attenuation(v_d, residue_v, codes, n_bits: int) -> tuple[float, float]:
-    """Least squares of residue = v_d + v_os − α·DAC(code): the array's attenuation α = C_array / (C_array
-    + C_parasitic) and the input-referred offset v_os (V) of sampling and comparator."""
-    dac = _dac_ideal_v(codes, n_bits)
-    a = np.column_stack([dac, np.ones_like(dac)])
-    (neg_alpha, v_os), *_ = np.linalg.lstsq(a, np.asarray(residue_v) - np.asarray(v_d), rcond=None)
-    return float(-neg_alpha), float(v_os)
+#: Comparator input noise per decision (V rms): an ESTIMATE (ngspice transients carry no device noise; a
+#: StrongARM of this size has some 0.3–1 mV); every other figure of :func:`calibrated_params` is SPICE.
+COMPARATOR_NOISE_V = 0.5e-3
 
 
 def params_from_arrays(arrays, n_bits=None) -> SarAdcParams:
@@ -525,228 +436,42 @@ def params_from_arrays(arrays, n_bits=None) -> SarAdcParams:
         input_error_lut=(tuple(map(float, arrays["lut_v_d_V"])), tuple(map(float, arrays["lut_input_error_V"]))))
 
 
-def _model_energy_parts(params: SarAdcParams, v_d) -> np.ndarray:
-    """CDAC energy of the model's physics (J), without the fixed parts."""
-    _, e = convert(v_d, replace(params, e_comparator_J=0.0, e_logic_J=0.0, e_sample_J=0.0))
-    return e
-
-
-def _offset_instance(params: SarAdcParams, v_os: float) -> SarInstance:
-    nominal = draw_instance(params.ideal())
-    return SarInstance(nominal.caps_p_f, nominal.caps_n_f, np.array([v_os]))
-
-
-#: Relative σ of the 1 x 1 um MIM unit: measured with netlists/sar_adc_cdac_unit.cir (50 Monte Carlo draws x
-#: 16 divider pairs, tt 27 °C; tests/blocks/test_sar_adc.py re-measures it).
-SIGMA_UNIT_MEASURED = 0.0042
-
-
-def _fit_offset_sigma(data, params: SarAdcParams, v_os: float) -> float:
-    """Comparator + sampling offset σ (V) such that the model's code spread at the Monte Carlo fit inputs
-    matches SPICE's (pooled variance of the quantised outputs; the unit-cap mismatch is the measured
-    ``sigma_unit``). Solved by bisection on fixed draws (common random numbers), so the model's σ is a
-    monotone function of the offset σ."""
-    x = data.mc_fit_x[:, 0]
-    target = float(np.mean(data.mc_fit["out_V"].var(axis=0, ddof=1)))
-    n, units = 1000, nominal_units(ARRAY_BITS)
-    rng = np.random.default_rng(20261124)
-    z_p, z_n, z_off = (rng.standard_normal((n, units.size)), rng.standard_normal((n, units.size)),
-                       rng.standard_normal(n))
-    c_p = units * params.c_unit_f * (1 + params.sigma_unit * z_p / np.sqrt(units))
-    c_n = units * params.c_unit_f * (1 + params.sigma_unit * z_n / np.sqrt(units))
-
-    def model_var(sigma_os):
-        outs = np.empty((n, x.size))
-        for i in range(n):
-            inst = SarInstance(c_p[i], c_n[i], np.array([v_os + sigma_os * z_off[i]]))
-            outs[i] = _code_centre_v(convert(x, params, inst)[0], int(params.n_bits))
-        return float(np.mean(outs.var(axis=0, ddof=1)))
-
-    lo, hi = 0.0, 0.05
-    if model_var(lo) >= target:
-        return 0.0
-    for _ in range(20):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if model_var(mid) < target else (lo, mid)
-    return 0.5 * (lo + hi)
-
-
-def fit(data):
-    """Attenuation (→ top-plate parasitic) and offset from the residues on the fit grid; energies per
-    conversion from the fit grid: comparator per decision, logic per clock cycle, and the CDAC energy the
-    ideal-switch physics misses (switch junction charge) as a constant; offset σ from the 8-bit Monte
-    Carlo fit stream."""
-    from circuitsim.calibration.contract import Fit
-
-    nf = data.nominal_fit
-    x = data.fit_x[:, 0]
-    n = int(data.fit_x[0, 1])
-    codes = nf["code"].astype(np.int64)
-    alpha, v_os = fit_attenuation(x, nf["residue_V"], codes, n)
-    # what the line leaves: the sampled input's nonlinearity (odd in v_d, a few mV: the sampling TGs' charge
-    # and junctions), kept as an input-referred error LUT on the fit grid
-    error = nf["residue_V"] - (x + v_os - alpha * _dac_ideal_v(codes, n))
-    array_f = 2 ** (ARRAY_BITS - 1) * C_UNIT_MIM_1UM_F
-    c_par = max(array_f * (1 / alpha - 1), 0.0)
-    base = SarAdcParams(n_bits=n, v_ref_v=V_REF_V, array_bits=ARRAY_BITS, c_parasitic_f=c_par,
-                        input_error_lut=(tuple(x), tuple(error)))
-    e_cdac_model = _model_energy_parts(base, x)
-    e_cmp = float(np.mean(nf["energy_comparator_J"]) / n)
-    e_logic = float(np.mean(nf["energy_logic_J"]) / (n + 1))
-    e_extra = float(np.mean(nf["energy_cdac_J"] - e_cdac_model))
-    sigma_os = 0.0  # no Monte Carlo at this resolution: see calibrated_params for the 8-bit figure
-    if data.mc_fit is not None:
-        sigma_os = _fit_offset_sigma(data, replace(base, sigma_unit=SIGMA_UNIT_MEASURED), v_os)
-    arrays = {"n_bits": np.array(n), "alpha": np.array(alpha), "v_os_V": np.array(v_os),
-              "lut_v_d_V": x, "lut_input_error_V": error,
-              "c_parasitic_F": np.array(c_par), "e_comparator_J": np.array(e_cmp),
-              "e_logic_per_cycle_J": np.array(e_logic), "e_cdac_extra_J": np.array(e_extra),
-              "sigma_unit": np.array(SIGMA_UNIT_MEASURED), "offset_sigma_V": np.array(sigma_os)}
-    undecided = [[float(v), int(k)] for v, k in zip(data.fit_x[:, 0], nf["undecided"]) if k] + \
-        [[float(v), int(k)] for v, k in zip(data.holdout_x[:, 0], data.nominal_holdout["undecided"]) if k]
-    notes = {"energy": f"{n}-bit conversion: CDAC (V_ref + V_cm sources) + StrongARM comparator + transistor-"
-                       "level SAR logic (sequencer, decision latches, switch drivers, clock buffer), one "
-                       "steady-state period, mean over the fit grid",
-             "latency": f"{n + 1} cycles of 2.5 ns (400 MHz)",
-             "alpha": alpha, "v_os_V": v_os, "c_parasitic_F": c_par,
-             "input_error_max_abs_V": float(np.max(np.abs(error))),
-             "e_comparator_per_decision_J": e_cmp, "e_logic_per_cycle_J": e_logic,
-             "e_cdac_extra_J": e_extra,
-             "energy_split_J": {"cdac": float(np.mean(nf["energy_cdac_J"])),
-                                "comparator": float(np.mean(nf["energy_comparator_J"])),
-                                "logic": float(np.mean(nf["energy_logic_J"]))},
-             "undecided_inputs_V_decisions": undecided,
-             "mc_undecided_conversions": None if data.mc_fit is None else int(
-                 np.count_nonzero(data.mc_fit["undecided"]) + np.count_nonzero(data.mc_holdout["undecided"])),
-             "sigma": ("offset sigma fitted to the spread of SPICE codes (Monte Carlo fit stream, "
-                       f"{data.mc_point}); unit-cap sigma {SIGMA_UNIT_MEASURED} measured with "
-                       "netlists/sar_adc_cdac_unit.cir") if data.mc_fit is not None else
-                      f"no Monte Carlo at {n} bit (simulated at {SPICE_MC_BITS} bit, same hardware)"}
-    return Fit(arrays, float(np.mean(nf["energy_J"])), (n + 1) * SPICE_T_CLK_S, notes)
-
-
-def validation_model(arrays, x, rng, n_samples):
-    """The calibrated model at held-out rows (v_d, n_bits): codes of the nominal converter with the fitted
-    offset (mean), codes of ``n_samples`` mismatch instances (unit caps + offset σ), energy per conversion."""
-    from circuitsim.calibration.contract import Prediction
-
-    x = np.atleast_2d(np.asarray(x, float))
-    params = params_from_arrays(arrays)
-    n = int(params.n_bits)
-    v = x[:, 0]
-    v_os = float(arrays["v_os_V"])
-    codes, energy = convert(v, params, _offset_instance(params, v_os))
-    samples = None
-    if n_samples:
-        samples = np.empty((n_samples, v.size))
-        shifted = replace(params, offset_sigma_v=0.0)
-        for i in range(n_samples):
-            inst = draw_instance(params, rng)
-            inst = SarInstance(inst.caps_p_f, inst.caps_n_f, inst.offsets_v + v_os)
-            samples[i] = _code_centre_v(convert(v, shifted, inst)[0], n)
-    return Prediction(_code_centre_v(codes, n), samples, energy)
-
-
-#: Attenuation of the array at tt 27 °C (``alpha`` in the provenance notes of calibration/sky130/*/sar_adc_8b:
-#: 0.9478 at tt 27 °C, 0.9437–0.9512 over the 7 points).
-HOLDOUT_ALPHA = 0.948
-#: Held-out codes lie within this many codes of mid-scale: there the bin centre moves by at most
-#: 31 · 0.0045 = 0.14 LSB over the corners' attenuation spread, so every held-out input stays well inside
-#: its SPICE bin at every point. Farther out (8 bit: beyond ±0.44 V) a shared grid lands on code transitions
-#: at some corners, where a one-code difference says nothing about the model; the full range is judged at
-#: 2–6 bit (all codes) and by the residue comparison in tests/blocks/test_sar_adc.py.
-HOLDOUT_SPAN_CODES = 31
-
-
-def _bin_centres(n_bits: int, codes, alpha: float = HOLDOUT_ALPHA) -> tuple:
-    """Inputs (V) at the centres of the given codes' bins of a converter with attenuation ``alpha`` and no
-    offset (default: the tt 27 °C one): a model within ½ LSB of SPICE returns SPICE's code there."""
-    lsb = 2 * V_REF_V * alpha / 2 ** n_bits
-    return tuple((round(float((c + 0.5 - 2 ** (n_bits - 1)) * lsb), 6), float(n_bits)) for c in codes)
-
-
-def _holdout_codes(n_bits: int) -> list[int]:
-    """Every code at 2–3 bit, else eight codes spread over the codes within HOLDOUT_SPAN_CODES of mid-scale
-    (and off the two end codes)."""
-    levels = 2 ** n_bits
-    if levels <= 8:
-        return list(range(levels))
-    mid = levels / 2 - 0.5
-    lo, hi = max(1, int(np.ceil(mid - HOLDOUT_SPAN_CODES))), min(levels - 2, int(np.floor(mid + HOLDOUT_SPAN_CODES)))
-    return sorted({int(round(c)) for c in np.linspace(lo, hi, 8)})
-
-
-def _fit_grid(n_bits: int) -> tuple:
-    """Eight inputs over the whole range (none at 0 V, where the MSB decision would be metastable)."""
-    return tuple((float(v), float(n_bits)) for v in np.round(np.linspace(-1.75, 1.75, 8), 6))
-
-
-def _spec(n_bits: int):
-    from circuitsim.calibration.contract import BlockSpec
-
-    mc = n_bits == SPICE_MC_BITS
-    lsb_mv = 2 * V_REF_V / 2 ** n_bits * 1e3
-    return BlockSpec(
-        name=f"sar_adc_{n_bits}b", netlist="sar_adc",
-        summary=f"SAR ADC at {n_bits} bit: 8-bit MIM CDAC (V_cm-based switching) stopped after {n_bits} "
-                "decisions, StrongARM comparator, transistor-level SAR logic",
-        input_label="v_d_V, n_bits", fit_grid=_fit_grid(n_bits),
-        holdout_grid=_bin_centres(n_bits, _holdout_codes(n_bits)), simulate=simulate, fit=fit,
-        model=validation_model, output_bits=n_bits, full_scale_v=(-V_REF_V, V_REF_V),
-        resolution_note=f"{n_bits}-bit code, differential ±1.8 V scale (LSB {lsb_mv:.2f} mV): "
-                        "a code off by one is 1 LSB",
-        mc_batch=25, action="conversion", monte_carlo=mc,
-        # placed with the design value α = 0.94 before the calibration measured 0.948: σ is judged on the
-        # spread of codes at the same inputs in SPICE and model, so where they sit in a bin is immaterial
-        mc_fit_grid=_bin_centres(n_bits, [40, 215], 0.94) if mc else None,
-        mc_holdout_grid=_bin_centres(n_bits, [64, 150], 0.94) if mc else None)
-
-
-SPECS = {n: _spec(n) for n in SPICE_RESOLUTIONS}
-SPEC_2B, SPEC_3B, SPEC_4B, SPEC_5B, SPEC_6B, SPEC_7B, SPEC_8B = (SPECS[n] for n in SPICE_RESOLUTIONS)
-
-
-# -- the calibrated converter ------------------------------------------------------------------------
-#: Comparator input noise per decision (V rms): an ESTIMATE (ngspice transients carry no device noise; a
-#: StrongARM of this size has some 0.3–1 mV); every other figure of :func:`calibrated_params` is SPICE.
-COMPARATOR_NOISE_V = 0.5e-3
-
-
-def load_arrays(n_bits: int, corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> dict:
-    """``model.npz`` of the committed calibration ``sar_adc_<N>b`` at one operating point (hash-checked);
-    an uncalibrated resolution, an unknown corner or an uncalibrated point is refused with the valid ones."""
-    from circuitsim.calibration.validate import load_model_arrays
-
+def load_arrays(n_bits: int, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> dict:
+    """``model.npz`` of the committed calibration ``sar_adc_<N>b`` at ``point`` (hash-checked); an
+    uncalibrated resolution, an unknown corner or an uncalibrated point is refused with the valid ones."""
     if n_bits not in SPICE_RESOLUTIONS:
-        raise ValueError(f"no SPICE calibration at {n_bits!r} bit: calibrated resolutions are "
-                         f"{', '.join(map(str, SPICE_RESOLUTIONS))} bit")
-    return load_model_arrays(f"sar_adc_{n_bits}b", corner, temp_c, technology, root)
+        raise InputRangeError(f"no SPICE calibration at {n_bits!r} bit: calibrated resolutions are "
+                              f"{', '.join(map(str, SPICE_RESOLUTIONS))} bit")
+    return (store or ArtifactStore()).model_arrays(f"sar_adc_{n_bits}b", point)
 
 
-def calibrated_params(n_bits, corner: str = "tt", temp_c: float = 27, root=None, **overrides) -> SarAdcParams:
+def calibrated_params(n_bits, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
+                      **overrides) -> SarAdcParams:
     """The SPICE-calibrated converter at one resolution and operating point: top-plate parasitic, comparator
     energy per decision, logic energy per cycle and the CDAC's switch-parasitic energy of ``sar_adc_<N>b``;
-    unit-cap σ and comparator offset σ of the 8-bit Monte Carlo point (tt 27 °C, the same hardware at every
-    resolution); comparator noise :data:`COMPARATOR_NOISE_V` (estimate); kT/C on. The 1.5-bit (ternary)
-    mode takes the 2-bit calibration's comparator and logic figures (two comparisons, two cycles)."""
+    unit-cap σ and comparator offset σ of the 8-bit Monte Carlo point (the technology's nominal point, the
+    same hardware at every resolution); comparator noise :data:`COMPARATOR_NOISE_V` (estimate); kT/C on at
+    the point's temperature. The 1.5-bit (ternary) mode takes the 2-bit calibration's comparator and logic
+    figures (two comparisons, two cycles)."""
     n = check_resolution(n_bits)
-    arrays = load_arrays(2 if n == 1.5 else int(n), corner, temp_c, root=root)
-    mc = load_arrays(SPICE_MC_BITS, root=root)
+    store = store or ArtifactStore()
+    arrays = load_arrays(2 if n == 1.5 else int(n), point, store)
+    mc = load_arrays(SPICE_MC_BITS, OperatingPoint(technology=point.technology), store)
     params = replace(params_from_arrays(arrays, n), sigma_unit=float(mc["sigma_unit"]),
                      offset_sigma_v=float(mc["offset_sigma_V"]), noise_v=COMPARATOR_NOISE_V, ktc_noise=True,
-                     temperature_k=temp_c + 273.15, array_bits=None if n == 1.5 else ARRAY_BITS)
+                     temperature_k=point.temp_c + zero_Celsius, array_bits=None if n == 1.5 else ARRAY_BITS)
     if n == 1.5:
-        params = replace(params, input_error_lut=(), **_ternary_comparator(corner, temp_c, root))
+        params = replace(params, input_error_lut=(), **_ternary_comparator(point, store))
     return replace(params, **overrides)
 
 
-def _ternary_comparator(corner: str, temp_c: float, root) -> dict:
+def _ternary_comparator(point: OperatingPoint, store: ArtifactStore) -> dict:
     """The 1.5-bit mode's comparator is the ternary block (two 2T cells, SPEC 4.6): energy per cell and
     decision averaged over the three codes ((E_fire + E_idle) / 2 per cell, mean over the bias grid and both
     cells), offset σ the mean of the two thresholds' Monte Carlo σ; no CDAC switching (e_sample 0)."""
     from circuitsim.blocks import ternary as tc
 
-    lut = tc.load_lut(corner, temp_c, root=root)
+    lut = tc.load_lut(point, store)
     cells = (lut.lo, lut.hi)
     fire = [c.sqrt_energy_fire ** 2 for c in cells]
     e_cell = float(np.mean([np.mean(f * (1 + c.idle_fraction)) / 2 for f, c in zip(fire, cells)]))

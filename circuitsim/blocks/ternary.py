@@ -35,13 +35,13 @@ own :class:`TernaryLut` (per-threshold tables, :func:`load_lut`) or, as before, 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from circuitsim.blocks import comparator2t as c2t
 from circuitsim.calibration.contract import CalibrationData, Fit, Prediction
 from circuitsim.spice.analyses import apply_point
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 #: Pairs in netlists/ternary.cir (one calibration point per pair, one DC sweep gives all of them).
 N_PAIRS = 14
@@ -86,12 +86,10 @@ def _cells(lut) -> tuple[c2t.Comparator2tLut, c2t.Comparator2tLut]:
     raise TypeError(f"lut must be a TernaryLut or a Comparator2tLut, got {type(lut).__name__}")
 
 
-def load_lut(corner: str = "tt", temp_c: float = 27, technology: str = "sky130", root=None) -> TernaryLut:
-    """The committed calibration of this block at one operating point (hash-checked); an unknown corner or
-    an uncalibrated point is refused with the valid ones."""
-    from circuitsim.calibration.validate import load_model_arrays
-
-    return TernaryLut.from_arrays(load_model_arrays("ternary", corner, temp_c, technology, root))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> TernaryLut:
+    """The committed calibration of this block at ``point`` from the artifact store (hash-checked; an
+    uncalibrated point is refused with the calibrated ones)."""
+    return TernaryLut.from_arrays((store or ArtifactStore()).model_arrays("ternary", point))
 
 
 # -- thresholds, kernel path and reference --------------------------------------------------------------
@@ -119,7 +117,7 @@ def thresholds(v_lo_v: float, v_hi_v: float, lut) -> TernaryThresholds:
 
 def ternary(v_in_v, th: TernaryThresholds, lut, params: c2t.Comparator2tParams = c2t.Comparator2tParams(),
             rng: np.random.Generator | None = None, z_offsets=None) -> np.ndarray:
-    """Code 0 / 1 / 2 per input (soft mode: the sum of the two cells' probabilities, in [0, 2]); numba
+    """Code 0 / 1 / 2 per input (ideal mode: the sum of the two cells' firing probabilities, in [0, 2]); numba
     kernel of each cell.
 
     ``z_offsets``: (z_lo, z_hi) standard normals of one instance's two offsets (noisy mode); drawn per

@@ -33,7 +33,11 @@ class BlockSpec:
     full_scale_v: tuple[float, float]
     resolution_note: str
     mc_batch: int = 50
+    #: The action its ``energy.json`` prices, under this name in the energy table and the architectures.
     action: str = "op"
+    #: The energy-table component this block calibrates ("" = the block's own name). The SAR resolutions
+    #: ``sar_adc_<N>b`` all price the table's ``sar_adc`` component (its action picks the artifact by N).
+    component: str = ""
     #: The σ LUT is fitted from ``mc_fit_factor`` × N fit-stream samples and validated against N held-out
     #: samples. Two independent 200-sample σ estimates differ by ~7 % (1 SD) by chance alone, which the
     #: 0.9-1.1 bar cannot absorb; a larger fit sample shrinks the LUT's own estimation error.
@@ -47,6 +51,11 @@ class BlockSpec:
     #: ``False``: the block runs no Monte Carlo of its own (e.g. one resolution of a converter whose mismatch
     #: is simulated at another resolution of the same hardware); its σ is not judged.
     monte_carlo: bool = True
+
+    @property
+    def energy_component(self) -> str:
+        """The energy-table component this block's artifacts price."""
+        return self.component or self.name
 
     @property
     def mc_fit_inputs(self) -> tuple:

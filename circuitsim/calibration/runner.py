@@ -15,28 +15,26 @@ from circuitsim.errors import CircuitsimError
 from circuitsim.spice.analyses import sample_seeds
 from circuitsim.spice.netlist import load_netlist
 from circuitsim.store import (
+    ENERGY_FILE,
+    MODEL_FILE,
+    SPICE_FILE,
+    ArtifactStore,
+    OperatingPoint,
     command_line,
     json_bytes,
     npz_bytes,
     run_date,
     software_versions,
-    write_artifact,
 )
 from circuitsim.tasks.cache import TaskCache
 from circuitsim.tasks.executors import run_tasks
 from circuitsim.tasks.task import Task
 from circuitsim.technology import Technology
 
-MODEL_FILE, SPICE_FILE, ENERGY_FILE = "model.npz", "spice.npz", "energy.json"
-
 
 def point_name(corner: str, temp_c: float) -> str:
     """Directory name of an operating point: ``tt_27C``, ``tt_-40C``."""
-    return f"{corner}_{temp_c:g}C"
-
-
-def artifact_dir(root: Path, technology: str, corner: str, temp_c: float, block: str) -> Path:
-    return Path(root) / technology / point_name(corner, temp_c) / block
+    return OperatingPoint(corner, temp_c).name
 
 
 @dataclass(frozen=True)
@@ -187,6 +185,4 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         provenance["mc_fit_points"] = len(mc_fit_x)
         provenance["mc_holdout_points"] = len(mc_holdout_x)
     files = {MODEL_FILE: npz_bytes(fit.arrays), SPICE_FILE: npz_bytes(spice_arrays), ENERGY_FILE: json_bytes(energy)}
-    target = artifact_dir(out_dir, technology.name, corner, temp, spec.name)
-    write_artifact(target, files, provenance)
-    return target
+    return ArtifactStore(out_dir).write(spec.name, OperatingPoint(corner, temp, technology.name), files, provenance)

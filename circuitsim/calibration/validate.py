@@ -9,42 +9,11 @@ import numpy as np
 
 from circuitsim.calibration import metrics
 from circuitsim.calibration.contract import BlockSpec
-from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
 from circuitsim.errors import ArtifactError
-from circuitsim.store import load_artifact
+from circuitsim.store import MODEL_FILE, SPICE_FILE, ArtifactStore, load_artifact
 
 #: Seed stream of the model's own draws in validation (distinct from every SPICE seed stream).
 MODEL_STREAM = 0x5EED
-
-
-def find_artifacts(root: Path, technology: str, block: str) -> dict[str, Path]:
-    """{point name: artifact dir} for one block, e.g. {'tt_27C': .../tt_27C/sample_hold}."""
-    base = Path(root) / technology
-    found = {p.parent.name: p for p in sorted(base.glob(f"*/{block}")) if p.is_dir()}
-    return dict(sorted(found.items(), key=lambda kv: _point_order(kv[0])))
-
-
-def load_model_arrays(block: str, corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
-                      root: Path | None = None) -> dict:
-    """``model.npz`` of a block's committed calibration at one operating point (content-hash checked); an
-    unknown corner or an uncalibrated point is refused with the valid ones."""
-    from circuitsim.calibration.runner import artifact_dir, point_name
-    from circuitsim.config import project_root
-    from circuitsim.technology import load_technology
-
-    load_technology(technology).corner(corner)  # unknown corner: refused with the technology's corners
-    root = Path(root) if root else project_root() / "calibration"
-    found = find_artifacts(root, technology, block)
-    if point_name(corner, temp_c) not in found:
-        raise ArtifactError(f"{block} is not calibrated at {point_name(corner, temp_c)}; calibrated points: "
-                            f"{', '.join(found) or f'none (run: circuitsim calibrate {block})'}")
-    return load_artifact(artifact_dir(root, technology, corner, temp_c, block)).arrays(MODEL_FILE)
-
-
-def _point_order(name: str):
-    corner, _, temp = name.rpartition("_")
-    order = {"tt": 0, "ss": 1, "ff": 2, "sf": 3, "fs": 4}
-    return (temp != "27C", order.get(corner, 9), corner, float(temp[:-1]))
 
 
 def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
@@ -110,12 +79,20 @@ def _point(row):
     return float(row) if row.ndim == 0 else row.tolist()
 
 
-def validate_block(spec: BlockSpec, root: Path, technology: str) -> dict[str, dict]:
+def validate_block(spec: BlockSpec, store: ArtifactStore, technology: str) -> dict[str, dict]:
     """Every committed operating point of one block: {point: record}."""
-    found = find_artifacts(root, technology, spec.name)
+    found = store.points(spec.name, technology)
     if not found:
         raise ArtifactError(
-            f"no calibration artifacts for {spec.name} under {Path(root) / technology}; "
+            f"no calibration artifacts for {spec.name} under {store.root / technology}; "
             f"run: circuitsim calibrate {spec.name}"
         )
-    return {point: validate_artifact(spec, path) for point, path in found.items()}
+    return {name: validate_artifact(spec, store.path(spec.name, point)) for name, point in found.items()}
+
+
+def load_model_arrays(block: str, corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
+                      root: Path | None = None) -> dict:
+    """Transitional: ``ArtifactStore(root).model_arrays(block, OperatingPoint(corner, temp_c, technology))``."""
+    from circuitsim.store import OperatingPoint
+
+    return ArtifactStore(root).model_arrays(block, OperatingPoint(corner, temp_c, technology))

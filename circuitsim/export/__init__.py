@@ -24,6 +24,15 @@ import numpy as np
 
 from circuitsim import __version__
 from circuitsim.errors import ArtifactError, InputRangeError
+from circuitsim.store import (
+    MODEL_FILE,
+    NOMINAL,
+    ArtifactStore,
+    OperatingPoint,
+    atomic_write_bytes,
+    npz_bytes,
+    run_date,
+)
 
 FORMAT = "circuitsim-lut"
 FORMAT_VERSION = 1
@@ -60,23 +69,19 @@ def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def export_luts(blocks: list[str], out_path: Path, *, corner: str = "tt", temp_c: float = 27,
-                technology: str = "sky130", root: Path | None = None) -> dict:
-    """Write the calibrated LUTs of ``blocks`` at one operating point to ``out_path`` (atomically).
+def export_luts(blocks: list[str], out_path: Path, *, point: OperatingPoint = NOMINAL,
+                store: ArtifactStore | None = None) -> dict:
+    """Write the calibrated LUTs of ``blocks`` at ``point`` to ``out_path`` (atomically).
 
     The σ comes from the Monte Carlo corner (recorded per block as ``sigma_source``). Returns the metadata.
     """
-    from circuitsim.calibration.runner import MODEL_FILE, artifact_dir
-    from circuitsim.config import project_root
-    from circuitsim.store import atomic_write_bytes, load_artifact, npz_bytes, run_date
+    from circuitsim.blocks import get_spec
 
-    root = Path(root) if root else project_root() / "calibration"
+    store = store or ArtifactStore()
     arrays, blocks_meta = {}, {}
     for block in blocks:
-        from circuitsim.blocks import get_spec
-
         spec = get_spec(block)
-        artifact = load_artifact(artifact_dir(root, technology, corner, temp_c, block))
+        artifact = store.open(block, point)
         x, mean, sigma = transfer_table(artifact.arrays(MODEL_FILE))
         arrays.update({f"{block}/x": x, f"{block}/mean": mean, f"{block}/sigma": sigma})
         prov = artifact.provenance
@@ -168,8 +173,8 @@ def read_metadata(path: Path) -> tuple[dict, dict]:
     return metadata, arrays
 
 
-def load_lut(path: Path, block: str | None = None) -> LutTable:
-    """Load one block's LUT from an export file (``block`` may be omitted when the file holds one)."""
+def read_lut_file(path: Path, block: str | None = None) -> LutTable:
+    """Read one block's LUT from an export file (``block`` may be omitted when the file holds one)."""
     metadata, arrays = read_metadata(path)
     blocks = list(metadata["blocks"])
     if block is None:

@@ -126,7 +126,10 @@ def calibrated_report(out_dir: Path | None, n_instances: int = 200, seed: int = 
                       root=None) -> tuple[list[dict], list[Path]]:
     """ADC metrics of the SPICE-calibrated converter at every resolution (tt 27 °C artifacts), written to
     ``out_dir`` (``None``: computed only); the rows and the files."""
-    params = {n: sar_adc.calibrated_params(n, root=root) for n in sar_adc.RESOLUTIONS}
+    from circuitsim.store import ArtifactStore
+
+    store = ArtifactStore(root)
+    params = {n: sar_adc.calibrated_params(n, store=store) for n in sar_adc.RESOLUTIONS}
     if out_dir is None:
         return [sar_metrics(p, n_instances, seed) for p in params.values()], []
     paths = write_report(Path(out_dir), params, n_instances, seed, note=sar_adc.CALIBRATED_NOTE)

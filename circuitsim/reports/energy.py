@@ -1,6 +1,6 @@
 """Energy / latency / bandwidth reports of architectures (``circuitsim report``) and design-space sweeps
 (``circuitsim sweep``): per-architecture tables, a side-by-side comparison, CSV + Markdown + PNG, and the
-``--json`` record. SI units in every column; the terminal and Markdown views print pJ / uJ / Mbit.
+``--json`` record; :mod:`circuitsim.commands` runs the commands. SI units in every column; the terminal and Markdown views print pJ / uJ / Mbit.
 matplotlib is imported only by :mod:`circuitsim.reports.energy_plots`, when plots are written.
 """
 
@@ -16,11 +16,12 @@ SUMMARY_COLUMNS = ("energy_per_frame_J", "power_W", "frame_rate_hz", "frame_time
                    "bits_per_frame", "bits_per_second", "compression_ratio")
 
 
-def evaluate_all(names, technology: str = "literature", calibration_root: Path | None = None) -> list:
-    """Evaluate every architecture (name or YAML path) with one shared budget resolver."""
+def evaluate_all(names, technology: str = "literature", calibration_root: Path | None = None,
+                 point=None) -> list:
+    """Evaluate every architecture (name or YAML path) with one shared budget resolver at ``point``."""
     from circuitsim.accounting import BudgetResolver, evaluate
 
-    resolver = BudgetResolver(technology, calibration_root)
+    resolver = BudgetResolver(technology, calibration_root, point=point)
     return [evaluate(name, resolver=resolver) for name in names]
 
 
@@ -39,8 +40,11 @@ def comparison_table(evaluations):
 
 
 def json_record(evaluations) -> dict:
-    """The ``--json`` output: {"technology", "architectures": {name: summary}} (SI units in the keys)."""
-    return {"technology": evaluations[0].technology if evaluations else None,
+    """The ``--json`` output: {"technology", "operating_point", "architectures": {name: summary}} (SI units in
+    the keys; each summary's ``lines`` carry ``source_kind`` and ``fallback_reason``)."""
+    first = evaluations[0] if evaluations else None
+    return {"technology": first.technology if first else None,
+            "operating_point": first.point.as_dict() if first and first.point else None,
             "architectures": {ev.arch.name: ev.summary() for ev in evaluations}}
 
 
@@ -70,8 +74,16 @@ def format_text(evaluations) -> str:
         for _, row in ev.table().iterrows():
             out.append(f"  {row['component']:<16}{row['action']:<18}{row['count']:>12.4g}"
                        f"{_eng(row['energy_per_action_J'], 'J'):>12}{_eng(row['energy_J'], 'J'):>12}"
-                       f"{row['share']:>8.1%}  {row['origin']} ({row['kind']})")
+                       f"{row['share']:>8.1%}  {source_label(row)}")
     return "\n".join(out)
+
+
+def source_label(row) -> str:
+    """'calibrated', or 'literature estimate (why: ...)' for a line a calibrated technology fell back on."""
+    if row["origin"] == row["source_kind"]:
+        return str(row["origin"])
+    label = f"{row['origin']} {row['source_kind']}"
+    return f"{label} (why: {row['fallback_reason']})" if row["fallback_reason"] else label
 
 
 def _md_table(frame, formats: dict) -> str:
@@ -115,7 +127,9 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
            f"Command: `{prov['command']}`  ", f"circuitsim {prov['versions']['circuitsim']}; budgets: {prov['budgets']}",
            "", "Boundary: sensor + link, plus off-chip processing where the architecture lists it. "
            "Source kinds: *published* (as printed), *derived* (arithmetic on a published figure), "
-           "*estimate* (first-principles, see the table's derivation), *calibrated* (sky130 artifact).", "",
+           "*estimate* (first-principles, see the table's derivation), *measured* (silicon, as printed), "
+           "*calibrated* (sky130 artifact); *fallback_reason* says why a calibrated technology used a "
+           "literature figure.", "",
            "## Side by side", "", _md_table(comp, fmt), ""]
     for plot in plots:
         out += [f"![{Path(plot).stem}]({Path(plot).name})", ""]
@@ -123,7 +137,7 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
         s = ev.summary()
         table = ev.table()
         lines = table[["component", "action", "count", "energy_per_action_J", "energy_J", "share", "origin",
-                       "kind", "source"]]
+                       "source_kind", "fallback_reason", "source"]]
         out += [f"## {ev.arch.name}", "", ev.arch.description, "",
                 f"Energy per frame {_eng(s['energy_per_frame_J'], 'J')}, per second {_eng(s['power_W'], 'W')}; "
                 f"frame rate {_eng(s['frame_rate_hz'], 'Hz')} (frame time {_eng(s['frame_time_s'], 's')}, "
@@ -150,7 +164,11 @@ def write_report(evaluations, out_dir: Path, command: str = "circuitsim report",
         written.append(path)
     pngs = []
     if plots:
-        from circuitsim.reports.energy_plots import plot_bandwidth, plot_energy_by_component, plot_pareto
+        from circuitsim.reports.energy_plots import (
+            plot_bandwidth,
+            plot_energy_by_component,
+            plot_pareto,
+        )
 
         pngs = [plot_energy_by_component(evaluations, out_dir / "energy_by_component.png"),
                 plot_pareto(evaluations, out_dir / "energy_vs_compression.png"),
@@ -159,46 +177,3 @@ def write_report(evaluations, out_dir: Path, command: str = "circuitsim report",
     (out_dir / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n")
     (out_dir / "report.md").write_text(format_markdown(evaluations, prov, pngs))
     return [*written, *pngs, out_dir / "provenance.json", out_dir / "report.md"]
-
-
-def report_command(names, technology: str = "literature", out: Path | None = None, as_json: bool = False,
-                   list_only: bool = False, calibration_root: Path | None = None, command: str = "") -> str:
-    """What ``circuitsim report`` prints (and writes to ``out`` when given)."""
-    from circuitsim.accounting import list_architectures
-    from circuitsim.errors import CircuitsimError
-
-    if list_only:
-        return "\n".join(list_architectures())
-    if not names:
-        raise CircuitsimError("report: name at least one architecture (or --list); shipped: "
-                              + ", ".join(list_architectures()))
-    evaluations = evaluate_all(names, technology, calibration_root)
-    written = write_report(evaluations, out, command or "circuitsim report") if out else []
-    if as_json:
-        return json.dumps(json_record(evaluations), indent=2)
-    return "\n".join([format_text(evaluations), *[f"wrote {p}" for p in written]])
-
-
-def sweep_command(arch: str, param_specs, technology: str = "literature", out: Path | None = None,
-                  calibration_root: Path | None = None) -> str:
-    """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + Pareto PNG under ``out``."""
-    from circuitsim.accounting.sweep import parse_param, sweep
-
-    params = dict(parse_param(spec) for spec in param_specs)
-    frame = sweep(arch, params, technology, calibration_root=calibration_root)
-    name = frame.attrs["architecture"]
-    lines = [f"{name}: {len(frame)} points, {int(frame['valid'].sum())} valid, "
-             f"{int(frame['pareto'].sum())} on the energy / compression-ratio Pareto front"]
-    front = frame[frame["pareto"]].sort_values("energy_per_frame_J")
-    lines.append(front[[*params, "energy_per_frame_J", "frame_rate_hz", "bits_per_frame",
-                        "compression_ratio"]].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
-    if out:
-        from circuitsim.reports.energy_plots import plot_sweep_pareto
-
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        csv = out / f"sweep_{name}.csv"
-        frame.to_csv(csv, index=False)
-        png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
-        lines += [f"wrote {csv}", f"wrote {png}"]
-    return "\n".join(lines)

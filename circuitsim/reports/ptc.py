@@ -17,9 +17,11 @@ import numpy as np
 def photon_transfer_figures(corner: str = "tt", temp_c: float = 27, seed: int = 1, frames: int = 20_000) -> dict:
     """PTC of the calibrated pixel (CDS on, SF LUT): points, fitted slope, configured gain, saturation."""
     from circuitsim.blocks import pixel_4t as px
+    from circuitsim.store import OperatingPoint
 
-    lut = px.load_lut(corner, temp_c)
-    params = px.params_from_artifact(corner, temp_c)
+    point = OperatingPoint(corner, temp_c)
+    lut = px.load_lut(point)
+    params = px.params_from_artifact(point)
     t_exp_s = 10e-3
     electrons = np.concatenate([np.linspace(0, 0.95, 20), np.linspace(1.0, 1.6, 7)]) * params.full_well_e
     flux = electrons / (params.quantum_efficiency * t_exp_s)
@@ -83,16 +85,14 @@ def readout_energy_comparison(root: Path | None = None) -> str:
     readout; the scalings below it are arithmetic on that measurement, not further simulations.
     """
     from circuitsim.blocks.pixel_4t import T_READ_S
-    from circuitsim.calibration.validate import find_artifacts
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
+    from circuitsim.store import ENERGY_FILE, SPICE_FILE, ArtifactStore
 
-    root = Path(root) if root else project_root() / "calibration"
+    store = ArtifactStore(root)
     rows, tt = [], None
-    for point, path in find_artifacts(root, "sky130", "pixel_4t").items():
-        art = load_artifact(path)
-        energy = art.table("energy.json")["actions"][0]["energy_J"]
-        i_vdd = float(np.median(art.arrays("spice.npz")["nominal_fit_i_vdd_A"]))
+    for point, op in store.points("pixel_4t", "sky130").items():
+        art = store.open("pixel_4t", op)
+        energy = art.table(ENERGY_FILE)["actions"][0]["energy_J"]
+        i_vdd = float(np.median(art.arrays(SPICE_FILE)["nominal_fit_i_vdd_A"]))
         rows.append(f"| {point} | {energy * 1e12:.2f} | {1.8 * i_vdd * T_READ_S * 1e12:.2f} | {energy / LECA_READOUT_J:.2f} |")
         tt = (energy, i_vdd) if point == "tt_27C" else tt
     energy, i_vdd = tt

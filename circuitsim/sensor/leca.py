@@ -12,8 +12,9 @@ row order, then column order (the input-stationary dataflow: per pixel row, 4 in
 Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's on its own Monte Carlo grid)
 is drawn once per PE (the PEs are
 column-parallel, so it is column fixed-pattern noise shared by all block rows); kT/C noise is drawn per
-operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes: ``ideal`` (buffer lines,
-Eq. 3, no noise), ``hard`` (calibrated LUTs, no noise), ``noisy`` (LUTs + all noise).
+operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes
+(:class:`~circuitsim.blocks.modes.Mode`): ``ideal`` (buffer lines, Eq. 3, no noise), ``hard`` (calibrated
+LUTs, no noise), ``noisy`` (LUTs + all noise).
 
 Interface choices (V): the CDS output ΔV ≥ 0 is written to the i-buffer as v_pix = V_PIX_DARK − ΔV, so a
 dark pixel sits at the top of the PSF's input range and the PSF output stays inside the SCM's range; the
@@ -33,7 +34,9 @@ from circuitsim.blocks import pixel_4t as pixel_block
 from circuitsim.blocks import psf as psf_block
 from circuitsim.blocks import scm as scm_block
 from circuitsim.blocks.kernels import interp_linear
+from circuitsim.blocks.modes import HARD_CODE, IDEAL_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.errors import InputRangeError
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 ARRAY_ROWS = ARRAY_COLS = 448
 BLOCK = 4
@@ -44,7 +47,6 @@ MACS = BLOCK * BLOCK
 V_PIX_DARK_V = 0.945
 #: Mismatch margin (in σ of the PSF) kept between the PSF output and the SCM's calibrated range.
 PSF_MARGIN_SIGMA = 5.0
-MODES = {"ideal": 0, "hard": 1, "noisy": 2}
 Q_BITS = (1.5, 2, 3, 4)
 
 
@@ -59,9 +61,8 @@ class LecaConfig:
     exposure_s: float = 10e-3
     max_flux_per_s: float = 2.0e6
     adc_full_scale_v: float = 0.5
-    mode: str = "noisy"
-    corner: str = "tt"
-    temp_c: float = 27
+    mode: Mode | str = Mode.NOISY
+    point: OperatingPoint = NOMINAL
 
     def __post_init__(self):
         w = np.asarray(self.weights)
@@ -71,8 +72,7 @@ class LecaConfig:
             raise InputRangeError("weights must be integers in -15..15 (sign + 4-bit magnitude)")
         if self.q_bits not in Q_BITS:
             raise InputRangeError(f"q_bits must be one of {', '.join(map(str, Q_BITS))}, got {self.q_bits}")
-        if self.mode not in MODES:
-            raise InputRangeError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        parse_field(self)
         if self.exposure_s <= 0 or self.max_flux_per_s < 0 or self.adc_full_scale_v <= 0:
             raise InputRangeError("exposure_s and adc_full_scale_v must be > 0 and max_flux_per_s >= 0")
 
@@ -138,10 +138,12 @@ class Models:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, corner="tt", temp_c=27) -> "Models":
-        return cls(pixel_block.load_lut(corner, temp_c), pixel_block.params_from_artifact(corner, temp_c),
-                   psf_block.load_lut(corner, temp_c), psf_block.PsfParams(),
-                   scm_block.load_lut(corner, temp_c), scm_block.ScmParams(), fvf_block.load_lut(corner, temp_c))
+    def load(cls, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> "Models":
+        """Every block's calibration at ``point`` from one store."""
+        store = store or ArtifactStore()
+        return cls(pixel_block.load_lut(point, store), pixel_block.params_from_artifact(point, store),
+                   psf_block.load_lut(point, store), psf_block.PsfParams(),
+                   scm_block.load_lut(point, store), scm_block.ScmParams(), fvf_block.load_lut(point, store))
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Draws:
 
 def draw_chain(config_: LecaConfig, nby: int, nbx: int, rng: np.random.Generator) -> Draws:
     p = config_.passes
-    if config_.mode != "noisy":
+    if config_.mode != Mode.NOISY:
         zeros = np.zeros
         return Draws(zeros((nbx, 4)), zeros((p, nby, nbx, 4, 4)), zeros((nbx, 4, MACS)),
                      zeros((p, nby, nbx, 4, MACS)), zeros((nbx, 4, 2)))
@@ -175,9 +177,9 @@ def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.ran
         raise InputRangeError("raw image values must be finite and >= 0 (1.0 = max_flux_per_s)")
     flux = raw * cfg.max_flux_per_s
     params = models.pixel_params
-    noisy = cfg.mode == "noisy"
+    noisy = cfg.mode == Mode.NOISY
     if not noisy:
-        params = pixel_block.replace(params, read_noise_v=0.0, prnu_fraction=0.0, dsnu_fraction=0.0,
+        params = replace(params, read_noise_v=0.0, prnu_fraction=0.0, dsnu_fraction=0.0,
                                      dark_current_e_per_s=0.0)
     pattern = pixel_block.fixed_pattern(raw.shape, params, models.pixel_lut, rng) if noisy else None
     reads = []
@@ -198,7 +200,7 @@ def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
     lut = models.pixel_lut
     v_rst = params.v_fd_reset_v
     v_sig = v_rst - params.conversion_gain_v_per_e * electrons
-    if params.sf_mode == "ideal":
+    if params.sf_mode == Mode.IDEAL:
         return lut.line_coeffs[1] * (v_rst - v_sig)
     return np.interp(v_rst, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v)
 
@@ -219,11 +221,11 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
                     r = m // BLOCK
                     c = m % BLOCK
                     v = v_pix[p, by, bx, r, c]
-                    if mode == 0:
+                    if mode == IDEAL_CODE:
                         vin = psf_line[0] + psf_line[1] * v
                     else:
                         vin = interp_linear(v, psf_x, psf_out)
-                        if mode == 2:
+                        if mode == NOISY_CODE:
                             vin += interp_linear(v, psf_x, psf_sig) * z_psf_mm[bx, c] + psf_th * z_psf_th[p, by, bx, r, c]
                     w = words[p, k, m]
                     neg = (w >> 4) & 1
@@ -234,24 +236,24 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
                         vn = new
                     else:
                         vp = new
-                    if mode >= 1:
+                    if mode >= HARD_CODE:
                         share = c_out / (c_out + cs)  # the part of the pedestal Eq. 3 already carries over
                         vp += interp_linear(vin, scm_x, scm_ep[w]) - rho_p * (1.0 if neg == 1 else share)
                         vn += interp_linear(vin, scm_x, scm_en[w]) - rho_n * (share if neg == 1 else 1.0)
-                        if mode == 2:
+                        if mode == NOISY_CODE:
                             d = (interp_linear(vin, scm_sx, scm_sig[w]) * z_scm_mm[bx, k, m]
                                  + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
                             if neg == 1:
                                 vn += d
                             else:
                                 vp += d
-                if mode == 0:
+                if mode == IDEAL_CODE:
                     fp = fvf_line[0] + fvf_line[1] * vp
                     fn = fvf_line[0] + fvf_line[1] * vn
                 else:
                     fp = interp_linear(vp, fvf_x, fvf_out)
                     fn = interp_linear(vn, fvf_x, fvf_out)
-                    if mode == 2:
+                    if mode == NOISY_CODE:
                         fp += interp_linear(vp, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 0]
                         fn += interp_linear(vn, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 1]
                 out_d[p, by, bx, k] = fp - fn
@@ -261,14 +263,14 @@ def _chain_arrays(cfg: LecaConfig, models: Models):
     words = _words(cfg.weights, cfg.passes)
     _, mag = scm_block.word_parts(words)
     c_s = mag * models.scm_params.c_unit_f
-    th = scm_block._thermal_sigma_v(words, models.scm_params) if cfg.mode == "noisy" else np.zeros(words.shape)
-    psf_th = models.psf_params._sigma_th() if cfg.mode == "noisy" else 0.0
+    th = scm_block.thermal_sigma_v(words, models.scm_params) if cfg.mode == Mode.NOISY else np.zeros(words.shape)
+    psf_th = models.psf_params.applied_thermal_sigma_v if cfg.mode == Mode.NOISY else 0.0
     return words, np.ascontiguousarray(c_s, float), np.ascontiguousarray(th, float), float(psf_th)
 
 
 def _pedestals(cfg: LecaConfig, models: Models) -> tuple[float, float]:
     """Reset pedestals (V) of the o-buffers: the single-ended error of the zero word (see scm_accumulate)."""
-    if cfg.mode == "ideal":
+    if cfg.mode == Mode.IDEAL:
         return 0.0, 0.0
     s = models.scm_lut
     return float(np.mean(s.error_p_v[:, [0, 16]])), float(np.mean(s.error_n_v[:, [0, 16]]))
@@ -277,15 +279,15 @@ def _pedestals(cfg: LecaConfig, models: Models) -> tuple[float, float]:
 def check_interface(v_pix: np.ndarray, cfg: LecaConfig, models: Models) -> None:
     """Refuse a chain whose PSF output (plus a 5 σ mismatch margin) leaves the SCM's calibrated input range:
     the SCM tables would be extrapolated there. The PSF's output level moves with the corner (PMOS Vth)."""
-    if cfg.mode == "ideal":
+    if cfg.mode == Mode.IDEAL:
         return
     p, lo, hi = models.psf_lut, models.scm_lut.x_v[0], models.scm_lut.x_v[-1]
     v = np.array([v_pix.min(), v_pix.max()])
     out = np.interp(v, p.x_v, p.out_v)
-    margin = PSF_MARGIN_SIGMA * np.interp(v, p.x_v, p.sigma_v) if cfg.mode == "noisy" else 0.0
+    margin = PSF_MARGIN_SIGMA * np.interp(v, p.x_v, p.sigma_v) if cfg.mode == Mode.NOISY else 0.0
     if out[0] - np.atleast_1d(margin)[0] < lo or out[1] + np.atleast_1d(margin)[-1] > hi:
         raise InputRangeError(
-            f"at {cfg.corner} {cfg.temp_c:g} C the PSF output spans {out[0]:.3f}..{out[1]:.3f} V (pixel levels "
+            f"at {cfg.point} the PSF output spans {out[0]:.3f}..{out[1]:.3f} V (pixel levels "
             f"{v[0]:.3f}..{v[1]:.3f} V), outside the SCM's calibrated input range {lo:g}..{hi:g} V with a "
             f"{PSF_MARGIN_SIGMA:g} sigma margin: the PSF level shifts with the corner; the SCM must be "
             "calibrated over a wider input range before this corner can be simulated"
@@ -306,7 +308,7 @@ def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -
                      sigma_axis, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
                      f.x_v, f.out_v,
                      f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
-                     draws.z_fvf_mm, MODES[cfg.mode], out)
+                     draws.z_fvf_mm, cfg.mode.code, out)
     return out
 
 
@@ -316,13 +318,13 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
     check_interface(v_pix, cfg, models)
     _, _, _, psf_th = _chain_arrays(cfg, models)
     words = _words(cfg.weights, cfg.passes)
-    mode = MODES[cfg.mode]
+    mode = cfg.mode.code
     p, f = models.psf_lut, models.fvf_lut
-    if mode == 0:
+    if mode == IDEAL_CODE:
         vin = p.line_coeffs[0] + p.line_coeffs[1] * v_pix
     else:
         vin = np.interp(v_pix, p.x_v, p.out_v)
-        if mode == 2:
+        if mode == NOISY_CODE:
             vin = vin + np.interp(v_pix, p.x_v, p.sigma_v) * draws.z_psf_mm[None, None, :, None, :] \
                 + psf_th * draws.z_psf_th
     passes, nby, nbx = v_pix.shape[:3]
@@ -333,10 +335,10 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
     params = replace(models.scm_params, mode=cfg.mode)
     vp_all, vn_all = scm_block.scm_accumulate(x, w, models.scm_lut, params, draws=z)
     vp, vn = vp_all[..., -1], vn_all[..., -1]
-    if mode == 0:
+    if mode == IDEAL_CODE:
         return f.line_coeffs[1] * (vp - vn)
     fp, fn = np.interp(vp, f.x_v, f.out_v), np.interp(vn, f.x_v, f.out_v)
-    if mode == 2:
+    if mode == NOISY_CODE:
         fp = fp + np.interp(vp, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 0]
         fn = fn + np.interp(vn, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 1]
     return fp - fn
@@ -367,7 +369,7 @@ def _to_feature_map(v_d: np.ndarray, cfg: LecaConfig) -> np.ndarray:
 def simulate_frame(raw: np.ndarray, cfg: LecaConfig, rng: np.random.Generator, models: Models | None = None,
                    reference: bool = False) -> FrameResult:
     """One frame through the whole chain (numba; ``reference=True`` runs the NumPy oracle instead)."""
-    models = models or Models.load(cfg.corner, cfg.temp_c)
+    models = models or Models.load(cfg.point)
     v_pix = pixel_voltages(raw, cfg, models, rng)
     draws = draw_chain(cfg, v_pix.shape[1], v_pix.shape[2], rng)
     v_d = (pe_chain_reference if reference else pe_chain)(v_pix, cfg, models, draws)

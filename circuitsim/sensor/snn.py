@@ -10,7 +10,9 @@ The comparator sees V_CMP_REF + CDS output: the CDS output is referred to a fixe
 comparator's trip range, so a channel threshold θ on the CDS output (V) becomes the bias whose trip point
 is V_CMP_REF + θ. Comparators are column-parallel: each output column's comparator keeps its offset draw.
 CDS outputs beyond the CDS's calibrated range (−0.3..0.7 V) are clipped to it and counted (the report says
-how many), never extrapolated. Modes: ``hard`` (calibrated transfers, no noise), ``noisy`` (all noise).
+how many), never extrapolated. Modes (:class:`~circuitsim.blocks.modes.Mode`): ``hard`` (calibrated
+transfers, no noise; the comparator's hard step), ``noisy`` (all noise); there is no ``ideal`` chain (the
+in-pixel convolution has no ideal transfer).
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ from circuitsim.blocks import cds as cds_block
 from circuitsim.blocks import comparator2t as cmp_block
 from circuitsim.blocks import inpixel_conv as conv_block
 from circuitsim.blocks import pixel_4t as pixel_block
+from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.errors import InputRangeError
+from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
 KERNEL = 3
 STRIDE = 2
 TAPS = KERNEL * KERNEL * 3
 #: Level the CDS output is referred to at the comparator input (V): mid trip range of the 2T comparator.
 V_CMP_REF_V = 0.88
-BOLTZMANN_J_PER_K = 1.380649e-23
-MODES = ("hard", "noisy")
+#: The chain's modes.
+MODES = (Mode.HARD, Mode.NOISY)
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,8 @@ class SnnConfig:
     thresholds_v: np.ndarray
     exposure_s: float = 10e-3
     max_flux_per_s: float = 1.5e6
-    mode: str = "noisy"
-    corner: str = "tt"
-    temp_c: float = 27
+    mode: Mode | str = Mode.NOISY
+    point: OperatingPoint = NOMINAL
 
     def __post_init__(self):
         w = np.asarray(self.weights)
@@ -55,8 +58,7 @@ class SnnConfig:
             raise InputRangeError(f"weights must be integer width codes in -{conv_block.MAX_CODE}..{conv_block.MAX_CODE}")
         if np.shape(self.thresholds_v) != (w.shape[0],):
             raise InputRangeError(f"thresholds_v needs one value per channel ({w.shape[0]})")
-        if self.mode not in MODES:
-            raise InputRangeError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        parse_field(self, "mode", MODES)
         if self.exposure_s <= 0 or self.max_flux_per_s < 0:
             raise InputRangeError("exposure_s must be > 0 and max_flux_per_s >= 0")
 
@@ -69,9 +71,11 @@ class SnnModels:
     comparator: object
 
     @classmethod
-    def load(cls, corner="tt", temp_c=27) -> "SnnModels":
-        return cls(pixel_block.params_from_artifact(corner, temp_c), conv_block.load_lut(corner, temp_c),
-                   cds_block.load_lut(corner, temp_c), cmp_block.load_lut(corner, temp_c))
+    def load(cls, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> "SnnModels":
+        """Every block's calibration at ``point`` from one store."""
+        store = store or ArtifactStore()
+        return cls(pixel_block.params_from_artifact(point, store), conv_block.load_lut(point, store),
+                   cds_block.load_lut(point, store), cmp_block.load_lut(point, store))
 
 
 def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng: np.random.Generator) -> np.ndarray:
@@ -85,9 +89,9 @@ def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng: n
     p = models.pixel
     mean_photo = p.quantum_efficiency * img.transpose(2, 0, 1) * cfg.max_flux_per_s * cfg.exposure_s
     mean_dark = np.full(mean_photo.shape, p.dark_current_e_per_s * cfg.exposure_s)
-    if cfg.mode == "noisy":
+    if cfg.mode == Mode.NOISY:
         electrons = rng.poisson(mean_photo) + rng.poisson(mean_dark)
-        reset = p.v_fd_reset_v + np.sqrt(BOLTZMANN_J_PER_K * p.temperature_k / p.c_fd_f) * rng.standard_normal(mean_photo.shape)
+        reset = p.v_fd_reset_v + p.ktc_sigma_v * rng.standard_normal(mean_photo.shape)
     else:
         electrons, reset = mean_photo + mean_dark, p.v_fd_reset_v
     return reset - p.conversion_gain_v_per_e * np.minimum(electrons, p.full_well_e)
@@ -116,7 +120,7 @@ class SnnResult:
 def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng: np.random.Generator,
                        models: SnnModels | None = None, reference: bool = False) -> SnnResult:
     """One frame of the spiking first layer (block kernels; ``reference=True``: their NumPy oracles)."""
-    models = models or SnnModels.load(cfg.corner, cfg.temp_c)
+    models = models or SnnModels.load(cfg.point)
     v_fd = fd_voltages(image_rgb, cfg, models, rng)
     taps, ny, nx = _taps(v_fd)
     n_out = taps.shape[0]
@@ -125,9 +129,9 @@ def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng: np.random.Gen
     cds = cds_block.cds_reference if reference else cds_block.cds
     comparator = cmp_block.comparator2t_reference if reference else cmp_block.comparator2t
     cds_params = cds_block.CdsParams(mode=cfg.mode)
-    cmp_params = cmp_block.Comparator2tParams(mode="noisy" if cfg.mode == "noisy" else "hard")
+    cmp_params = cmp_block.Comparator2tParams(mode=cfg.mode)
     bias = cmp_block.bias_for_threshold_v(V_CMP_REF_V + np.asarray(cfg.thresholds_v, float), models.comparator)
-    z_offset = rng.standard_normal((len(weights), nx)) if cfg.mode == "noisy" else np.zeros((len(weights), nx))
+    z_offset = rng.standard_normal((len(weights), nx)) if cfg.mode == Mode.NOISY else np.zeros((len(weights), nx))
     lo, hi = models.cds.x_v[0], models.cds.x_v[-1]
     spikes, outs, clipped = [], [], 0
     for ch, w in enumerate(weights):

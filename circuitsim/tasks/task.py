@@ -1,6 +1,7 @@
 """A calibration task: load one deck (netlist x technology x corner x temperature, nominal or mismatch
-models) and run one batch of analyses in it. A task is a pure function of its fields, so its result can
-be cached under a key made of them and any executor can run it."""
+models) and run one batch of analyses in it. A task is a pure function of its fields and of the code that
+runs it, so its result can be cached under a key made of them (the code by the hash of its source, see
+:mod:`circuitsim.tasks.source_hash`) and any executor can run it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import numpy as np
 from circuitsim.spice.netlist import load_netlist, render_deck
 from circuitsim.spice.session import SpiceSession
 from circuitsim.store import sha256_bytes
+from circuitsim.tasks.source_hash import source_sha256
 from circuitsim.technology import load_technology
 
 #: Bump when the meaning of cached results changes (the cache key includes it).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Task:
     ``simulate(session, task) -> dict[str, ndarray]`` must be a module-level function (processes and
     Dask workers import it by name). ``inputs`` are the sweep points; ``seeds`` the ngspice seeds of
     the Monte Carlo samples ``sample_start .. sample_stop-1`` (empty for a nominal task).
+    ``source_sha256`` (not an argument) hashes the source of ``simulate``'s module and the measurement
+    code it imports; it is computed where the task is made, so a pickled task carries its planned value.
     """
 
     block: str
@@ -44,6 +48,10 @@ class Task:
     sample_stop: int = 0
     seeds: tuple = ()
     options: tuple = field(default_factory=tuple)
+    source_sha256: str = field(init=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "source_sha256", source_sha256(self.simulate.__module__))
 
     @property
     def function_name(self) -> str:
@@ -57,6 +65,7 @@ class Task:
             "block": self.block,
             "analysis": self.analysis,
             "function": self.function_name,
+            "source_sha256": self.source_sha256,
             "netlist_sha256": self.netlist_sha256,
             "technology_sha256": self.technology_sha256,
             "corner": self.corner,
@@ -82,19 +91,21 @@ class Task:
 def execute(task: Task) -> dict[str, np.ndarray]:
     """Run a task in this process: render its deck, load it once, call ``task.simulate``.
 
-    The netlist and technology files are re-read and checked against the hashes the task was planned
-    with, so a file edited mid-run cannot be mixed into one artifact.
+    The netlist and technology files and the measurement source are re-read and checked against the
+    hashes the task was planned with, so a file edited mid-run cannot be mixed into one artifact.
     """
     technology = load_technology(task.technology)
     netlist = load_netlist(task.netlist)
     for what, planned, now in (
-        ("technology", task.technology_sha256, technology.sha256),
-        ("netlist", task.netlist_sha256, netlist.sha256),
+        ("the technology file", task.technology_sha256, technology.sha256),
+        ("the netlist file", task.netlist_sha256, netlist.sha256),
+        (f"the source of {task.simulate.__module__} (or of the measurement code it imports)", task.source_sha256,
+         source_sha256(task.simulate.__module__)),
     ):
         if planned != now:
             from circuitsim.errors import CircuitsimError
 
-            raise CircuitsimError(f"the {what} file changed while {task.label} was queued; re-run the calibration")
+            raise CircuitsimError(f"{what} changed while {task.label} was queued; re-run the calibration")
     deck = render_deck(netlist, technology, task.corner, task.temp_c, mismatch=task.mismatch)
     session = SpiceSession.shared()
     session.load(deck, name=f"{netlist.name} ({task.corner}, {task.temp_c:g} C)")

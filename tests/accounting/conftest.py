@@ -62,13 +62,11 @@ def write_arch(tmp_path):
 def write_energy_artifact(tmp_path):
     """Write a calibration artifact ``<tmp_path>/sky130/tt_27C/<block>/`` with one action in its energy.json;
     returns its directory (``tmp_path`` is the calibration root)."""
-    from circuitsim.calibration.runner import ENERGY_FILE, artifact_dir
-    from circuitsim.store import json_bytes, write_artifact
+    from circuitsim.store import ENERGY_FILE, ArtifactStore, OperatingPoint, json_bytes
 
     def write(block: str, action: str, energy_J: float, latency_s: float) -> Path:
         energy = {"component": block, "technology": "sky130", "corner": "tt", "temperature_C": 27.0,
                   "actions": [{"name": action, "energy_J": energy_J, "latency_s": latency_s, "note": "test"}]}
-        directory = artifact_dir(tmp_path, "sky130", "tt", 27.0, block)
-        write_artifact(directory, {ENERGY_FILE: json_bytes(energy)}, {"block": block})
-        return directory
+        return ArtifactStore(tmp_path).write(block, OperatingPoint("tt", 27.0, "sky130"),
+                                             {ENERGY_FILE: json_bytes(energy)}, {"block": block})
     return write

@@ -116,18 +116,19 @@ def test_calibrated_conversion_at_the_architecture_resolution(sar_root, name, n_
 
 
 @pytest.mark.parametrize("name, reason", [
-    ("lr-1.5b", "[1.5 bit is not an integer resolution: no sky130 artifact, literature estimate]"),
-    ("cs", "[no sky130 artifact sar_adc_12b at tt 27 C: literature estimate]"),
-    ("leca-4x3", "[no sky130 artifact sar_adc_3b at tt 27 C: literature estimate]")])
+    ("lr-1.5b", "1.5 bit is not an integer resolution: no sky130 artifact"),
+    ("cs", "no sky130 artifact 'sar_adc_12b' at sky130 tt 27 °C; calibrated resolutions: sar_adc_4b, sar_adc_8b"),
+    ("leca-4x3", "no sky130 artifact 'sar_adc_3b' at sky130 tt 27 °C; calibrated resolutions: sar_adc_4b, "
+                 "sar_adc_8b")])
 def test_other_resolutions_keep_the_literature_formula(sar_root, name, reason):
     ev = evaluate(name, resolver=BudgetResolver("sky130", calibration_root=sar_root))
     adc = _adc(ev)
-    assert adc["origin"] == "literature" and adc["kind"] == "estimate" and adc["source"].endswith(reason)
+    assert adc["origin"] == "literature" and adc["source_kind"] == "estimate" and adc["fallback_reason"] == reason
     assert ev.component_energy_J()["adc"] == pytest.approx(LITERATURE_BEFORE[name][1], rel=1e-12)
 
 
 def test_tampered_sar_artifact_refused(sar_root):
-    from circuitsim.calibration.runner import ENERGY_FILE
+    from circuitsim.store import ENERGY_FILE
 
     energy = sar_root / "sky130" / "tt_27C" / "sar_adc_8b" / ENERGY_FILE
     energy.write_text(energy.read_text().replace("5.9e-12", "1.9e-12"))

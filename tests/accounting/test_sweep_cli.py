@@ -83,7 +83,7 @@ def test_sweep_cli(tmp_path):
 
 
 def test_sky130_budget_from_artifact(tmp_path, write_energy_artifact):
-    from circuitsim.calibration.runner import ENERGY_FILE
+    from circuitsim.store import ENERGY_FILE
 
     directory = write_energy_artifact("pixel_4t", "readout", 3.0e-12, 1e-6)
     calibrated = evaluate("cnv", resolver=BudgetResolver("sky130", calibration_root=tmp_path))

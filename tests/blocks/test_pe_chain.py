@@ -59,7 +59,7 @@ def chain_netlist():
 
 def run_row(session, v_pix, words):
     """One transient: 16 MACs on the pixel levels ``v_pix`` with 5-bit ``words``; FVF(p) - FVF(n) at READ_S."""
-    from circuitsim.blocks import scm
+    from circuitsim.blocks import scm_calibration as scm
     from circuitsim.spice.analyses import apply_point, transient
 
     params = {"rst_period": 1.0}

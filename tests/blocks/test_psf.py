@@ -1,21 +1,20 @@
-"""PMOS source follower (i-buffer read): kernel vs NumPy reference, modes, range errors, the committed
-calibration, and one SPICE re-simulation of held-out points against the artifact."""
+"""PMOS source follower (i-buffer read): modes, noise statistics, the committed calibration, and one SPICE
+re-simulation of held-out points against the artifact (kernel vs reference, seeds, ranges:
+test_kernels_vs_reference.py)."""
 
 import numpy as np
 import pytest
+from scipy import constants
 
 from circuitsim.blocks import buffers
 from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.psf import (
-    BOLTZMANN_J_PER_K,
     SPEC,
     PsfParams,
     load_lut,
     psf,
     psf_energy_per_read_J,
-    psf_reference,
 )
-from circuitsim.errors import InputRangeError
 
 X = np.linspace(0.2, 1.0, 17)
 SYNTHETIC = BufferLut(
@@ -27,48 +26,21 @@ SYNTHETIC = BufferLut(
 )
 
 
-@pytest.mark.parametrize("mode", ["ideal", "hard", "noisy"])
-@pytest.mark.parametrize("thermal", [True, False])
-def test_kernel_matches_reference(mode, thermal):
-    v = np.concatenate([np.random.default_rng(0).uniform(0.2, 1.0, 1000), [0.2, 1.0, 0.6]])
-    params = PsfParams(mode=mode, thermal_noise=thermal)
-    a = psf(v, SYNTHETIC, params, np.random.default_rng(5))
-    b = psf_reference(v, SYNTHETIC, params, np.random.default_rng(5))
-    np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
-
-
 def test_modes():
     x = np.array([0.2, 0.225, 0.6, 1.0])
     np.testing.assert_allclose(psf(x, SYNTHETIC, PsfParams(mode="ideal")), 0.47 + 0.93 * x, atol=1e-15)
     np.testing.assert_allclose(psf(x, SYNTHETIC, PsfParams(mode="hard")), np.interp(x, X, SYNTHETIC.out_v), atol=1e-15)
 
 
-def test_seeded_reproducibility():
-    v = np.full(100, 0.6)
-    a = psf(v, SYNTHETIC, PsfParams(), np.random.default_rng(42))
-    b = psf(v, SYNTHETIC, PsfParams(), np.random.default_rng(42))
-    c = psf(v, SYNTHETIC, PsfParams(), np.random.default_rng(43))
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
-
-
 def test_noise_statistics():
     out = psf(np.full(200_000, 0.6), SYNTHETIC, PsfParams(), np.random.default_rng(1))
-    sigma_th = np.sqrt(BOLTZMANN_J_PER_K * 300.15 / PsfParams().c_hold_f)
+    sigma_th = np.sqrt(constants.k * 300.15 / PsfParams().c_hold_f)
     assert PsfParams().c_hold_f == pytest.approx(109e-15, rel=0.01)
     assert out.std() == pytest.approx(np.hypot(np.interp(0.6, X, SYNTHETIC.sigma_v), sigma_th), rel=0.01)
 
 
-def test_out_of_range_refused():
-    with pytest.raises(InputRangeError, match=r"v_pix = 1.1 V is outside the calibrated range \[0.2, 1\] V"):
-        psf(np.array([0.5, 1.1]), SYNTHETIC, PsfParams(mode="hard"))
-    with pytest.raises(ValueError, match="numpy.random.Generator"):
-        psf(np.array([0.5]), SYNTHETIC, PsfParams())
-    with pytest.raises(ValueError, match="mode must be one of"):
-        psf(np.array([0.5]), SYNTHETIC, PsfParams(mode="soft"))
-
-
 def test_committed_lut_is_physical():
-    lut = load_lut("tt", 27)
+    lut = load_lut()
     gain = np.diff(lut.out_v) / np.diff(lut.x_v)
     assert np.all((gain > 0.88) & (gain < 0.97)), "a PMOS follower with body tied to source, L = 0.35 um"
     assert np.all((lut.sigma_v > 1e-3) & (lut.sigma_v < 10e-3))
@@ -79,15 +51,18 @@ def test_committed_lut_is_physical():
 @pytest.mark.spice
 def test_spice_reproduces_committed_held_out_points(sky130):
     """Re-simulate the held-out grid at tt and ss (nominal, the calibration's DC sweep) against the artifact."""
-    from circuitsim.calibration.runner import SPICE_FILE, artifact_dir
-    from circuitsim.config import project_root
     from circuitsim.spice.netlist import load_netlist, render_deck
     from circuitsim.spice.session import SpiceSession
-    from circuitsim.store import load_artifact
+    from circuitsim.store import (
+        SPICE_FILE,
+        ArtifactStore,
+        OperatingPoint,
+        load_artifact,
+    )
 
     session = SpiceSession.shared()
     for corner in ("tt", "ss"):
-        directory = artifact_dir(project_root() / "calibration", "sky130", corner, 27, "psf")
+        directory = ArtifactStore().path("psf", OperatingPoint(corner, 27))
         spice = load_artifact(directory).arrays(SPICE_FILE)
         session.load(render_deck(load_netlist(SPEC.netlist), sky130, corner, 27), name=f"psf {corner}")
         x = np.concatenate([spice["fit_x"], spice["holdout_x"]])  # the calibration's own sweep

@@ -5,11 +5,11 @@ import pytest
 
 from circuitsim.blocks import block_names, get_spec
 from circuitsim.calibration import metrics
-from circuitsim.calibration.validate import find_artifacts, validate_block
+from circuitsim.calibration.validate import validate_block
 from circuitsim.config import project_root
 from circuitsim.errors import UnknownBlockError
 from circuitsim.spice.netlist import load_netlist
-from circuitsim.store import load_artifact
+from circuitsim.store import ArtifactStore, load_artifact
 
 BLOCKS = block_names()
 ROOT = project_root() / "calibration"
@@ -42,7 +42,7 @@ def test_contract(name):
 
 @pytest.mark.parametrize("name", BLOCKS)
 def test_artifacts_cover_the_plan_with_provenance(name, sky130):
-    found = find_artifacts(ROOT, "sky130", name)
+    found = ArtifactStore(ROOT).directories(name)
     expected = {f"{c}_{t:g}C" for c, t in sky130.calibration_points}
     assert set(found) == expected
     for point, path in found.items():
@@ -60,7 +60,7 @@ def test_artifacts_cover_the_plan_with_provenance(name, sky130):
 @pytest.mark.parametrize("name", BLOCKS)
 def test_accuracy_bar_on_held_out_points(name):
     """SPEC section 6 at every corner, from the committed artifacts."""
-    results = validate_block(get_spec(name), ROOT, "sky130")
+    results = validate_block(get_spec(name), ArtifactStore(ROOT), "sky130")
     for point, rec in results.items():
         assert rec["max_error_lsb"] <= metrics.ERROR_BAR_LSB, (point, rec["max_error_lsb"], rec["worst_input"])
         assert abs(rec["energy_ratio"] - 1) <= metrics.ENERGY_TOLERANCE, (point, rec["energy_ratio"])

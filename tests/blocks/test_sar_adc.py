@@ -1,5 +1,6 @@
-"""SAR ADC behavioral model: kernel vs NumPy reference, ideal converter (ENOB, DNL/INL), mismatch statistics,
-hand-computed switching energy, resolution refusals, ADC metrics and the survey data."""
+"""SAR ADC behavioral model (circuitsim/blocks/sar_adc.py): kernel vs NumPy reference, ideal converter (ENOB,
+DNL/INL), mismatch statistics, hand-computed switching energy, resolution refusals, ADC metrics, the survey
+data and the calibrated parameters. The SPICE driver and fit: tests/blocks/test_sar_adc_calibration.py."""
 
 import numpy as np
 import pytest
@@ -146,15 +147,6 @@ def test_survey_csv_is_packaged_with_attribution():
     assert sum("SAR" in r["architecture"].upper() for r in rows) > 100
 
 
-def test_decision_readout_reports_undecided_and_double_set_decisions():
-    """Decision k is read from its two latches at the end of the last decision cycle: (p, n) = (1, 0) is a
-    1, (0, 1) a 0; neither (the comparator did not resolve) or both are reported, never hidden."""
-    t = np.linspace(0, 20e-9, 201)
-    one, zero = np.full(t.size, 1.8), np.zeros(t.size)
-    code, bad = sar._read_decisions(t, [one, zero, zero, one], [zero, one, zero, one], 4, 1.8)
-    assert code == 0b1001 and bad == [3, 4]
-
-
 def test_calibrated_params_take_every_figure_from_the_artifacts():
     p8, p4 = sar.calibrated_params(8), sar.calibrated_params(4)
     a8, a4 = sar.load_arrays(8), sar.load_arrays(4)
@@ -179,51 +171,3 @@ def test_truncated_array_codes_are_the_leading_decisions_of_the_full_conversion(
         np.testing.assert_array_equal(cn, c8 >> (8 - n))
     with pytest.raises(ValueError, match="array_bits must be an integer in 5..8"):
         sar.SarAdcParams(n_bits=5, array_bits=4)
-
-
-@pytest.mark.spice
-def test_spice_conversion_matches_the_calibrated_model():
-    """A real 3-bit conversion in netlists/sar_adc.cir (transistor-level SAR) at two held-out inputs of the
-    committed tt 27 C calibration: the model gives SPICE's code and its energy within 5 %."""
-    from circuitsim.spice.netlist import load_netlist, render_deck
-    from circuitsim.spice.session import SpiceSession
-    from circuitsim.tasks.task import Task
-    from circuitsim.technology import load_technology
-
-    spec = sar.SPECS[3]
-    rows = spec.holdout_grid[2:4]
-    session = SpiceSession.shared()
-    session.load(render_deck(load_netlist("sar_adc"), load_technology("sky130"), "tt", 27), "sar_adc")
-    task = Task(block=spec.name, analysis="nominal", simulate=sar.simulate, netlist="sar_adc", netlist_sha256="",
-                technology="sky130", technology_sha256="", corner="tt", temp_c=27.0, mismatch=False, inputs=rows)
-    out = sar.simulate(session, task)
-    assert not out["undecided"].any()
-    prediction = sar.validation_model(sar.load_arrays(3), np.asarray(rows), np.random.default_rng(0), 0)
-    np.testing.assert_array_equal(prediction.mean_v, out["out_V"])
-    np.testing.assert_allclose(prediction.energy_J, out["energy_J"], rtol=0.05)
-    assert out["energy_logic_J"].min() > 0 and out["energy_comparator_J"].min() > 0
-    np.testing.assert_allclose(out["latency_s"], 4 * 2.5e-9)
-
-
-@pytest.mark.parametrize("n_bits", sar.SPICE_RESOLUTIONS)
-def test_model_residue_matches_spice_at_held_out_inputs(n_bits):
-    """The continuous check behind the code match: along SPICE's own decisions, the model's residue before
-    the last decision, v_d + e(v_d) + v_os − α·DAC(code), is within 0.1 LSB of the block's resolution of
-    the residue SPICE measured, at every held-out input and operating point (2–6 bit: the whole range).
-    Measured worst (same data): 0.075 LSB at 6 bit (4.2 mV at fs, v_d = 1.63 V), 0.053 LSB at 8 bit."""
-    from circuitsim.calibration.runner import MODEL_FILE, SPICE_FILE
-    from circuitsim.calibration.validate import find_artifacts
-    from circuitsim.config import project_root
-    from circuitsim.store import load_artifact
-
-    found = find_artifacts(project_root() / "calibration", "sky130", f"sar_adc_{n_bits}b")
-    assert len(found) == 7
-    for point, path in found.items():
-        artifact = load_artifact(path)
-        spice, model = artifact.arrays(SPICE_FILE), artifact.arrays(MODEL_FILE)
-        x = spice["holdout_x"][:, 0]
-        codes = spice["nominal_holdout_code"].astype(np.int64)
-        error = np.interp(x, model["lut_v_d_V"], model["lut_input_error_V"])
-        predicted = x + error + float(model["v_os_V"]) - float(model["alpha"]) * sar._dac_ideal_v(codes, n_bits)
-        np.testing.assert_allclose(predicted, spice["nominal_holdout_residue_V"], atol=0.1 * 3.6 / 2 ** n_bits,
-                                   err_msg=point)

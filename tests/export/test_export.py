@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from circuitsim.blocks import block_names
+from circuitsim.blocks.modes import Mode
 from circuitsim.errors import ArtifactError, InputRangeError
-from circuitsim.export import FORMAT_VERSION, export_luts, load_lut, read_metadata
+from circuitsim.export import FORMAT_VERSION, export_luts, read_lut_file, read_metadata
 
 import torch  # the torch extra: installed by make test, so a missing torch fails here instead of skipping
 
@@ -20,7 +21,7 @@ BLOCKS = [b for b in block_names() if b in ("sample_hold", "psf", "fvf")]
 @pytest.fixture(scope="module")
 def lut_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("lut") / "luts.npz"
-    export_luts(BLOCKS, path, corner="tt", temp_c=27)
+    export_luts(BLOCKS, path)
     return path
 
 
@@ -37,13 +38,13 @@ def test_numpy_loader_matches_the_block_model(lut_file):
     """The exported mean is the block's own hard-mode transfer (sample_hold: x + error LUT)."""
     from circuitsim.blocks.sample_hold import SampleHoldParams, load_lut as sh_lut, sample_hold
 
-    table = load_lut(lut_file, "sample_hold")
+    table = read_lut_file(lut_file, "sample_hold")
     x = np.linspace(0.12, 1.68, 50)
     np.testing.assert_allclose(table.mean(x), sample_hold(x, sh_lut(), SampleHoldParams(mode="hard")), atol=1e-12)
 
 
 def test_sample_statistics_and_seed(lut_file):
-    table = load_lut(lut_file, "psf")
+    table = read_lut_file(lut_file, "psf")
     x = np.full(100_000, 0.6)
     a = table.sample(x, np.random.default_rng(3))
     assert np.array_equal(a, table.sample(x, np.random.default_rng(3)))
@@ -52,7 +53,7 @@ def test_sample_statistics_and_seed(lut_file):
 
 
 def test_strict_range(lut_file):
-    table = load_lut(lut_file, "psf")
+    table = read_lut_file(lut_file, "psf")
     with pytest.raises(InputRangeError, match=r"outside the calibrated range \[0.2, 1\] V"):
         table.mean(1.5, strict=True)
     assert table.mean(1.5) == table.mean_values[-1]
@@ -60,15 +61,15 @@ def test_strict_range(lut_file):
 
 @pytest.mark.parametrize("block", BLOCKS)
 def test_torch_agrees_with_numpy(lut_file, block):
-    table = load_lut(lut_file, block)
+    table = read_lut_file(lut_file, block)
     x = np.linspace(table.x[0] - 0.05, table.x[-1] + 0.05, 301)
     hard = LutTransfer(table, "hard", dtype=torch.float64)
     np.testing.assert_allclose(hard(torch.tensor(x)).numpy(), table.mean(x), atol=1e-12)
-    assert torch.equal(LutTransfer(table, "soft")(torch.tensor(x)), torch.tensor(x))
+    assert torch.equal(LutTransfer(table, "ideal")(torch.tensor(x)), torch.tensor(x))
 
 
 def test_torch_noise_matches_sigma_and_is_seeded(lut_file):
-    table = load_lut(lut_file, "fvf")
+    table = read_lut_file(lut_file, "fvf")
     layer = LutTransfer(table, "noisy", dtype=torch.float64)
     x = torch.full((200_000,), 0.5, dtype=torch.float64)
     a = layer(x, generator=torch.Generator().manual_seed(1))
@@ -78,7 +79,7 @@ def test_torch_noise_matches_sigma_and_is_seeded(lut_file):
 
 
 def test_gradient_of_mean_matches_finite_differences(lut_file):
-    table = load_lut(lut_file, "psf")
+    table = read_lut_file(lut_file, "psf")
     layer = LutTransfer(table, "noisy", dtype=torch.float64)
     x = torch.tensor([0.33, 0.47, 0.71, 0.88], dtype=torch.float64, requires_grad=True)
     layer(x, generator=torch.Generator().manual_seed(0)).sum().backward()
@@ -98,16 +99,19 @@ def test_straight_through_quantizer():
     np.testing.assert_allclose(y.detach().numpy()[[1, 3, 4]], [0.2 + lsb / 2, 0.25 + lsb / 2, 0.6 + lsb / 2], atol=1e-12)
     y.sum().backward()
     assert x.grad.tolist() == [0, 1, 1, 1, 1, 1, 1, 0], "STE: gradient 1 inside the range, 0 outside"
-    assert torch.equal(StraightThroughQuantizer(4, 0.2, 1.0, "soft")(x), x)
-    with pytest.raises(ValueError, match="mode must be one of soft, hard, noisy"):
+    assert torch.equal(StraightThroughQuantizer(4, 0.2, 1.0, "ideal")(x), x)
+    assert torch.equal(StraightThroughQuantizer(4, 0.2, 1.0, Mode.NOISY)(x), y)
+    with pytest.raises(InputRangeError, match="mode must be one of ideal, hard, noisy, got 'fuzzy'"):
         StraightThroughQuantizer(4, 0.2, 1.0, "fuzzy")
+    with pytest.raises(InputRangeError, match="'soft' is now called 'ideal'"):
+        StraightThroughQuantizer(4, 0.2, 1.0, "soft")
 
 
 def test_corrupted_file(lut_file, tmp_path):
     bad = tmp_path / "truncated.npz"
     bad.write_bytes(lut_file.read_bytes()[:500])
     with pytest.raises(ArtifactError, match="not a readable circuitsim LUT file"):
-        load_lut(bad)
+        read_lut_file(bad)
 
 
 def _rewrite(src, dst, edit):
@@ -124,25 +128,25 @@ def test_tampered_arrays_detected(lut_file, tmp_path):
     bad = tmp_path / "tampered.npz"
     _rewrite(lut_file, bad, lambda m, a: a["psf/mean"].__setitem__(0, 9.9))
     with pytest.raises(ArtifactError, match="do not match the hash"):
-        load_lut(bad, "psf")
+        read_lut_file(bad, "psf")
 
 
 def test_newer_format_refused(lut_file, tmp_path):
     newer = tmp_path / "newer.npz"
     _rewrite(lut_file, newer, lambda m, a: m.__setitem__("format_version", FORMAT_VERSION + 1))
     with pytest.raises(ArtifactError, match="newer than this circuitsim .* upgrade circuitsim"):
-        load_lut(newer, "psf")
+        read_lut_file(newer, "psf")
 
 
 def test_foreign_npz_and_block_choice(lut_file, tmp_path):
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, a=np.arange(3))
     with pytest.raises(ArtifactError, match="not a circuitsim LUT file"):
-        load_lut(foreign)
+        read_lut_file(foreign)
     with pytest.raises(ArtifactError, match="name one with block="):
-        load_lut(lut_file)
+        read_lut_file(lut_file)
     with pytest.raises(ArtifactError, match="holds no block 'scm'"):
-        load_lut(lut_file, "scm")
+        read_lut_file(lut_file, "scm")
     assert zipfile.is_zipfile(lut_file)
 
 

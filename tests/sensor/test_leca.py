@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from circuitsim.store import OperatingPoint
 from circuitsim.errors import InputRangeError
 from circuitsim.sensor import leca
 
@@ -124,6 +125,6 @@ def test_bad_images_refused(models):
 
 def test_corner_where_the_psf_leaves_the_scm_range_is_refused(raw):
     """At ss the PSF output of a dark pixel (~1.47 V) is beyond the SCM's calibrated 0.6-1.4 V."""
-    cfg = leca.LecaConfig(weights=leca.default_weights(4), mode="hard", corner="ss")
+    cfg = leca.LecaConfig(weights=leca.default_weights(4), mode="hard", point=OperatingPoint("ss"))
     with pytest.raises(InputRangeError, match="outside the SCM's calibrated input range"):
         leca.simulate_frame(raw, cfg, np.random.default_rng(0))

@@ -1,0 +1,180 @@
+"""What each ``circuitsim`` command does, between the thin CLI and the layers below: it takes the
+command's arguments (one :class:`~circuitsim.store.OperatingPoint` among them), calls the sensor,
+accounting and report layers, and returns the text the CLI prints. Reports only write; this runs them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from circuitsim.errors import CircuitsimError, InputRangeError
+from circuitsim.reports import frame as frame_plots
+from circuitsim.store import NOMINAL, OperatingPoint, atomic_write_bytes, npz_bytes
+
+ARCH = "leca-4x4"  # the LeCA architecture file; N_ch and Q_bit are overridden per configuration
+
+
+def parse_config(text: str) -> tuple[int, float]:
+    """'N_ch|Q_bit' (e.g. '4|4', '8|3', '4|1.5') -> (N_ch, Q_bit)."""
+    try:
+        n_ch, q = text.replace(",", "|").split("|")
+        return int(n_ch), float(q)
+    except ValueError:
+        raise InputRangeError(f"--config must be N_ch|Q_bit such as 4|4, 8|3 or 4|1.5, got {text!r}") from None
+
+
+def load_image(path: Path | None, size: int) -> np.ndarray:
+    """An RGB image in [0, 1] of ``size`` x ``size`` from PNG/JPEG (matplotlib's reader) or .npy; the
+    built-in test scene when no path is given. Larger images are centre-cropped; smaller are refused."""
+    from circuitsim.sensor.leca import test_scene
+
+    if path is None:
+        return test_scene(size)
+    path = Path(path)
+    if not path.is_file():
+        raise InputRangeError(f"image {path} does not exist")
+    if path.suffix == ".npy":
+        img = np.load(path, allow_pickle=False).astype(float)
+    else:
+        import matplotlib.image as mpimg
+
+        try:
+            img = mpimg.imread(path).astype(float)
+        except Exception as exc:
+            raise InputRangeError(f"cannot read image {path}: {exc}") from None
+    if img.max() > 1.0:
+        img = img / 255.0
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    img = img[..., :3]
+    if img.shape[0] < size or img.shape[1] < size:
+        raise InputRangeError(f"image {path} is {img.shape[1]}x{img.shape[0]}; the sensor needs at least {size}x{size}")
+    top, left = (img.shape[0] - size) // 2, (img.shape[1] - size) // 2
+    return np.clip(img[top:top + size, left:left + size], 0, 1)
+
+
+def _evaluate_at(arch: str, overrides: dict, point: OperatingPoint):
+    """The accounting engine's evaluation of ``arch`` with ``overrides``, calibrated budgets at ``point``."""
+    from circuitsim.accounting import evaluate
+
+    try:
+        return evaluate(arch, point.technology, overrides=overrides, point=point)
+    except CircuitsimError as exc:
+        settings = ", ".join(f"{k}={v:g}" for k, v in overrides.items())
+        raise CircuitsimError(f"the accounting engine refuses {arch} with {settings}: {exc}") from None
+
+
+def frame_energy(n_ch: int, q_bits: float, point: OperatingPoint = NOMINAL):
+    """The accounting engine's evaluation of the LeCA sensor at this configuration and operating point."""
+    return _evaluate_at(ARCH, {"N_ch": n_ch, "Q_bit": q_bits}, point)
+
+
+def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str, out: Path,
+                          point: OperatingPoint = NOMINAL) -> str:
+    """``circuitsim simulate leca``: one frame at ``point``, its feature maps (PNG + npz) and the energy of
+    that frame from the accounting engine at the same point."""
+    from circuitsim.sensor.leca import (
+        ARRAY_ROWS,
+        LecaConfig,
+        Models,
+        default_weights,
+        rgb_to_bayer,
+        simulate_frame,
+    )
+    
+    n_ch, q_bits = parse_config(config)
+    cfg = LecaConfig(weights=default_weights(n_ch, seed), q_bits=q_bits, mode=mode, point=point)
+    evaluation = frame_energy(n_ch, q_bits, point)
+    img = load_image(image, ARRAY_ROWS)
+    result = simulate_frame(rgb_to_bayer(img), cfg, np.random.default_rng(seed), Models.load(point))
+    out = Path(out)
+    atomic_write_bytes(out / "leca_frame.npz", npz_bytes({
+        "codes": result.codes, "analog_V": result.analog_v, "weights": cfg.weights,
+        "energy_per_frame_J": np.array(evaluation.energy_per_frame_J)}))
+    png = frame_plots.write_feature_png(img, result, out / "leca_feature_map.png")
+    return "\n".join([
+        f"LeCA frame: N_ch={n_ch}, Q_bit={q_bits:g}, {mode} chain at {point}, seed {seed}",
+        f"  feature map {result.codes.shape[0]}x{result.codes.shape[1]}x{result.codes.shape[2]} codes, "
+        f"{evaluation.bits_per_frame:.0f} bits/frame",
+        f"  energy of this frame: {evaluation.energy_per_frame_J * 1e6:.3f} uJ at {evaluation.frame_rate_hz:.0f} "
+        f"frames/s at {point} ({ARCH} with N_ch, Q_bit overridden; {evaluation.technology} budgets where calibrated)",
+        f"  wrote {out / 'leca_frame.npz'} and {png}",
+    ])
+
+
+def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str, out: Path,
+                         point: OperatingPoint = NOMINAL) -> str:
+    """``circuitsim simulate snn``: one first-layer frame of ``channels`` output channels at ``point`` and the
+    energy of the ``snn`` architecture with the same channel count (N_ch) at the same point."""
+    from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
+    
+    if mode not in ("hard", "noisy"):
+        raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r}")
+    cfg = default_snn_config(channels, seed, mode, point=point)
+    img = load_image(image, 224)
+    result = simulate_snn_frame(img, cfg, np.random.default_rng(seed), SnnModels.load(point))
+    evaluation = _evaluate_at("snn", {"N_ch": channels}, point)
+    out = Path(out)
+    atomic_write_bytes(out / "snn_frame.npz", npz_bytes({
+        "spikes": result.spikes, "cds_V": result.cds_v, "weights": cfg.weights,
+        "thresholds_V": np.asarray(cfg.thresholds_v, float), "energy_per_frame_J": np.array(evaluation.energy_per_frame_J)}))
+    png = frame_plots.write_spike_png(img, result, out / "snn_spikes.png")
+    return "\n".join([
+        f"SNN first layer: {channels} channels of 3x3x3 width-code kernels, stride 2, {mode} at {point}, "
+        f"seed {seed}",
+        f"  spikes {result.spikes.shape[0]}x{result.spikes.shape[1]}x{result.spikes.shape[2]}, spike rate "
+        f"{result.spike_rate:.3f}; {result.clipped} outputs clipped to the CDS's calibrated range",
+        f"  energy of this frame: {evaluation.energy_per_frame_J * 1e6:.1f} uJ at {evaluation.frame_rate_hz:.0f} "
+        f"frames/s at {point} (snn architecture with N_ch={channels}; {evaluation.technology} budgets where calibrated)",
+        f"  wrote {out / 'snn_frame.npz'} and {png}",
+    ])
+def report_command(names, technology: str = "literature", out: Path | None = None, as_json: bool = False,
+                   list_only: bool = False, calibration_root: Path | None = None, command: str = "",
+                   point=None) -> str:
+    """What ``circuitsim report`` prints (and writes to ``out`` when given); calibrated budgets at ``point``."""
+    from circuitsim.accounting import list_architectures
+    from circuitsim.reports.energy import (
+        evaluate_all,
+        format_text,
+        json_record,
+        write_report,
+    )
+
+    if list_only:
+        return "\n".join(list_architectures())
+    if not names:
+        raise CircuitsimError("report: name at least one architecture (or --list); shipped: "
+                              + ", ".join(list_architectures()))
+    evaluations = evaluate_all(names, technology, calibration_root, point)
+    written = write_report(evaluations, out, command or "circuitsim report") if out else []
+    if as_json:
+        return json.dumps(json_record(evaluations), indent=2)
+    return "\n".join([format_text(evaluations), *[f"wrote {p}" for p in written]])
+
+
+def sweep_command(arch: str, param_specs, technology: str = "literature", out: Path | None = None,
+                  calibration_root: Path | None = None, point: OperatingPoint | None = None) -> str:
+    """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + Pareto PNG under ``out``."""
+    from circuitsim.accounting.sweep import parse_param, sweep
+
+    params = dict(parse_param(spec) for spec in param_specs)
+    frame = sweep(arch, params, technology, calibration_root=calibration_root, point=point)
+    name = frame.attrs["architecture"]
+    lines = [f"{name}: {len(frame)} points, {int(frame['valid'].sum())} valid, "
+             f"{int(frame['pareto'].sum())} on the energy / compression-ratio Pareto front"]
+    front = frame[frame["pareto"]].sort_values("energy_per_frame_J")
+    lines.append(front[[*params, "energy_per_frame_J", "frame_rate_hz", "bits_per_frame",
+                        "compression_ratio"]].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    if out:
+        from circuitsim.reports.energy_plots import plot_sweep_pareto
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        csv = out / f"sweep_{name}.csv"
+        frame.to_csv(csv, index=False)
+        png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
+        lines += [f"wrote {csv}", f"wrote {png}"]
+    return "\n".join(lines)

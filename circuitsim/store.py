@@ -23,6 +23,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,16 +81,37 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_regular_target(path: Path) -> None:
+    """Refuse to replace anything but a regular file (a device node, a directory, a FIFO)."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ArtifactError(f"{path} exists and is not a regular file; choose another output path")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file in the same directory, fsync, then rename over ``path``."""
+    """Write ``data`` to a temp file in the same directory, fsync, then rename over ``path``.
+
+    The file gets the usual permissions (0666 less the umask); a target that exists and is not a regular
+    file is refused; an unwritable directory is an :class:`ArtifactError` naming it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _check_regular_target(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write {path}: {exc.strerror or exc}; choose a writable output path") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -127,27 +149,66 @@ def content_sha256(file_hashes: dict[str, str]) -> str:
     return sha256_bytes(lines.encode())
 
 
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directory entries in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    platform has no such call."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL / ENOSYS / EOPNOTSUPP: the file system cannot exchange
+        return False
+    raise OSError(errno, os.strerror(errno), str(a))
+
+
+def _leftovers(directory: Path) -> list[Path]:
+    """Temp and replaced copies a killed write of ``directory`` left next to it."""
+    parent, name = directory.parent, directory.name
+    return [*parent.glob(f".{name}.tmp-*"), *parent.glob(f".{name}.old-*")]
+
+
 def write_artifact(directory: Path, files: dict[str, bytes], provenance: dict) -> dict:
     """Write an artifact directory atomically: every file goes to a temp directory next to the target,
-    which then replaces the target in one rename. Returns the provenance as written."""
+    which then takes the target's place in one atomic exchange (the old artifact is never missing, even
+    if the process is killed in between). Leftovers of earlier killed writes are removed. Returns the
+    provenance as written."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the artifact {directory}: {exc.strerror or exc}") from None
+    for stale in _leftovers(directory):
+        if stale != tmp:
+            shutil.rmtree(stale, ignore_errors=True)
     hashes = {name: sha256_bytes(data) for name, data in files.items()}
     record = dict(provenance, files=hashes, content_sha256=content_sha256(hashes))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
         (tmp / PROVENANCE).write_bytes(json_bytes(record))
         for item in tmp.iterdir():
-            os.chmod(item, 0o644)
-        os.chmod(tmp, 0o755)
-        old = None
-        if directory.exists():
+            os.chmod(item, 0o666 & ~_umask())
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not directory.exists():
+            os.replace(tmp, directory)
+        elif _exchange(tmp, directory):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old artifact
+        else:  # no atomic exchange here: two renames, the old copy kept until the new one is in place
             old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
             os.replace(directory, old)
-        os.replace(tmp, directory)
-        if old is not None:
+            os.replace(tmp, directory)
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -169,21 +230,32 @@ class Artifact:
         return json.loads((self.path / name).read_text())
 
 
-def load_artifact(directory: Path) -> Artifact:
-    """Open an artifact, checking each file against the SHA-256 recorded in its provenance."""
+#: Files every calibration artifact written by the runner holds; a provenance listing fewer is refused.
+REQUIRED_FILES = (MODEL_FILE, SPICE_FILE, ENERGY_FILE)
+
+
+def load_artifact(directory: Path, required: tuple[str, ...] = ()) -> Artifact:
+    """Open an artifact, checking each file against the SHA-256 recorded in its provenance and that the
+    provenance lists at least the ``required`` files."""
     directory = Path(directory)
     prov_path = directory / PROVENANCE
     if not prov_path.is_file():
         raise ArtifactError(f"{directory} is not a calibration artifact (no {PROVENANCE})")
     try:
         provenance = json.loads(prov_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{prov_path} is not valid JSON ({exc})") from None
-    files = provenance.get("files", {})
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{prov_path} is not valid JSON ({exc}); re-run the calibration") from None
+    files = provenance.get("files") if isinstance(provenance, dict) else None
+    if not isinstance(files, dict) or not files:
+        raise ArtifactError(f"{prov_path} records no files and hashes; re-run the calibration")
+    missing = [name for name in required if name not in files]
+    if missing:
+        raise ArtifactError(f"artifact {directory}: its provenance does not record {', '.join(missing)}; "
+                            "re-run the calibration")
     for name, expected in files.items():
         path = directory / name
         if not path.is_file():
-            raise ArtifactError(f"artifact {directory} is incomplete: {name} is missing")
+            raise ArtifactError(f"artifact {directory} is incomplete: {name} is missing; re-run the calibration")
         actual = sha256_bytes(path.read_bytes())
         if actual != expected:
             raise ArtifactError(
@@ -297,7 +369,12 @@ class ArtifactStore:
         _check_corner(point)
         if not self.has(block, point):
             raise ArtifactError(self.missing_message(block, point))
-        return load_artifact(self.path(block, point))
+        artifact = load_artifact(self.path(block, point), REQUIRED_FILES)
+        _check_labels(artifact, block, point)
+        reason = stale_reason(artifact)
+        if reason:
+            warnings.warn(f"{artifact.path}: {reason}", StaleArtifactWarning, stacklevel=2)
+        return artifact
 
     def model_arrays(self, block: str, point: OperatingPoint = NOMINAL) -> dict[str, np.ndarray]:
         """``model.npz`` of ``block`` at ``point`` (hash-checked)."""
@@ -327,6 +404,60 @@ class ArtifactStore:
         target = self.path(block, point)
         write_artifact(target, files, provenance)
         return target
+
+
+class StaleArtifactWarning(UserWarning):
+    """An artifact made from a netlist or technology file that has changed since (recalibrate it)."""
+
+
+def _check_labels(artifact: "Artifact", block: str, point: OperatingPoint) -> None:
+    """The provenance's own block, technology, corner and temperature must be those of its place in the
+    layout: an edited label would otherwise mislabel every figure read from it."""
+    prov = artifact.provenance
+    stated = {"block": prov.get("block"), "technology": prov.get("technology"), "corner": prov.get("corner"),
+              "temperature_C": prov.get("temperature_C")}
+    expected = {"block": block, **point.as_dict()}
+    wrong = [f"{k} {stated[k]!r} (expected {expected[k]!r})" for k in expected
+             if stated[k] != expected[k] and not (k == "temperature_C" and _same_float(stated[k], expected[k]))]
+    if wrong:
+        raise ArtifactError(f"artifact {artifact.path}: its {PROVENANCE} says {', '.join(wrong)}; the labels do "
+                            f"not match its place in the store; re-run: circuitsim calibrate {block}")
+
+
+def _same_float(a, b) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _text_sha256(path: Path) -> str:
+    """SHA-256 of a netlist's text (as :class:`circuitsim.spice.netlist.Netlist` hashes it)."""
+    return sha256_bytes(path.read_text().encode())
+
+
+def stale_reason(artifact: "Artifact") -> str | None:
+    """Why the artifact no longer matches its sources (netlist text or technology file), or None.
+
+    Reads the recorded ``netlist`` / ``netlist_sha256`` and ``technology`` / ``technology_sha256`` against
+    the files of this checkout; an artifact whose sources are not here (another checkout's technology file)
+    is not judged."""
+    from circuitsim.config import project_root
+
+    prov = artifact.provenance
+    reasons = []
+    netlist = prov.get("netlist")
+    if netlist and prov.get("netlist_sha256"):
+        path = Path(project_root()) / netlist
+        if path.is_file() and _text_sha256(path) != prov["netlist_sha256"]:
+            reasons.append(f"made from a different {netlist} (sha256 {prov['netlist_sha256'][:12]}…, the file is "
+                           f"now {_text_sha256(path)[:12]}…)")
+    tech = Path(__file__).resolve().parent / "technology" / f"{prov.get('technology')}.yaml"
+    if prov.get("technology_sha256") and tech.is_file() and sha256_bytes(tech.read_bytes()) != prov["technology_sha256"]:
+        reasons.append(f"made with a different technology file {tech.name}")
+    if not reasons:
+        return None
+    return "; ".join(reasons) + f"; recalibrate with: circuitsim calibrate {prov.get('block', '<block>')}"
 
 
 def _check_corner(point: OperatingPoint) -> None:

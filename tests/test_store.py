@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from circuitsim.errors import ArtifactError, TechnologyError
-from circuitsim.store import MODEL_FILE, ArtifactStore, OperatingPoint, json_bytes, npz_bytes
+from circuitsim.store import MODEL_FILE, SPICE_FILE, ArtifactStore, OperatingPoint, json_bytes, npz_bytes
 
 #: What a reader must not pull in: the SPICE layer, task execution, the calibration runner, their tools.
 SPICE_SIDE = ("PySpice", "circuitsim.spice", "circuitsim.tasks", "circuitsim.calibration.runner", "tqdm", "dask")
@@ -39,8 +39,8 @@ def test_layout_and_round_trip(tmp_path):
     store = ArtifactStore(tmp_path)
     point = OperatingPoint("ss", -40, "sky130")
     arrays = {"lut_x_V": np.linspace(0, 1, 3)}
-    path = store.write("psf", point, {MODEL_FILE: npz_bytes(arrays), "energy.json": json_bytes(
-        {"component": "psf", "actions": [{"name": "read", "energy_J": 1e-13}]})}, {"block": "psf"})
+    path = store.write("psf", point, {MODEL_FILE: npz_bytes(arrays), SPICE_FILE: npz_bytes({}), "energy.json": json_bytes(
+        {"component": "psf", "actions": [{"name": "read", "energy_J": 1e-13}]})}, {"block": "psf", **point.as_dict()})
     assert path == tmp_path / "sky130" / "ss_-40C" / "psf"
     np.testing.assert_array_equal(store.model_arrays("psf", point)["lut_x_V"], arrays["lut_x_V"])
     assert store.energy("psf", point)["actions"][0]["energy_J"] == 1e-13
@@ -64,7 +64,9 @@ def test_refusals_name_the_valid_choices(tmp_path):
 
 def test_energy_table_of_another_component_is_refused(tmp_path):
     store = ArtifactStore(tmp_path)
-    store.write("psf", OperatingPoint(), {"energy.json": json_bytes({"component": "fvf", "actions": []})}, {})
+    files = {"energy.json": json_bytes({"component": "fvf", "actions": []}), MODEL_FILE: npz_bytes({}),
+             SPICE_FILE: npz_bytes({})}
+    store.write("psf", OperatingPoint(), files, {"block": "psf", **OperatingPoint().as_dict()})
     with pytest.raises(ArtifactError, match="is for component 'fvf', not 'psf'"):
         store.energy("psf")
 

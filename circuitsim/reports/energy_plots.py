@@ -17,8 +17,17 @@ def _pyplot():
     return plt
 
 
+def _uncalibrated(ev) -> set:
+    """Components of a calibrated-technology evaluation with at least one literature line (fallbacks)."""
+    if ev.point is None:
+        return set()
+    return {line.component for line in ev.lines if line.budget.origin != "calibrated"}
+
+
 def plot_energy_by_component(evaluations, path: Path) -> Path:
-    """Top: energy per frame per architecture (log scale). Bottom: the same bars stacked by component share."""
+    """Top: energy per frame per architecture (log scale). Bottom: the same bars stacked by component share;
+    with a calibrated technology, hatched segments are components priced (in part) by a literature figure
+    (the report's ``fallback_reason`` says why)."""
     plt = _pyplot()
     names = [ev.arch.name for ev in evaluations]
     per = [ev.component_energy_J() for ev in evaluations]
@@ -32,13 +41,27 @@ def plot_energy_by_component(evaluations, path: Path) -> Path:
     ax_total.set_yscale("log")
     ax_total.set_ylabel("energy per frame [µJ]")
     bottom = np.zeros(len(names))
+    fallback = [_uncalibrated(ev) for ev in evaluations]
     for i, comp in enumerate(components):
         share = np.array([p.get(comp, 0.0) for p in per]) / totals
-        ax_share.bar(x, share * 100, bottom=bottom * 100, color=colors[i % len(colors)], label=comp)
+        bars = ax_share.bar(x, share * 100, bottom=bottom * 100, color=colors[i % len(colors)], label=comp)
+        for bar, literature in zip(bars, fallback):
+            if comp in literature:
+                bar.set_hatch("//")
         bottom += share
+    if any(fallback):
+        from matplotlib.patches import Patch
+
+        ax_share.add_artist(ax_share.legend(fontsize=7, ncol=1, bbox_to_anchor=(1.01, 1), loc="upper left"))
+        ax_share.legend(handles=[Patch(facecolor="white", edgecolor="0.3", hatch="//",
+                                       label="literature figure (not calibrated)")],
+                        fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
+        point = next(ev.point for ev in evaluations if ev.point is not None)
+        ax_total.set_title(f"calibrated budgets at {point}; hatched: literature fallback", fontsize=9)
     ax_share.set_ylabel("share of energy per frame [%]")
     ax_share.set_xticks(x, names, rotation=45, ha="right")
-    ax_share.legend(fontsize=7, ncol=1, bbox_to_anchor=(1.01, 1), loc="upper left")
+    if not any(fallback):
+        ax_share.legend(fontsize=7, ncol=1, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

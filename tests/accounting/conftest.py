@@ -62,11 +62,12 @@ def write_arch(tmp_path):
 def write_energy_artifact(tmp_path):
     """Write a calibration artifact ``<tmp_path>/sky130/tt_27C/<block>/`` with one action in its energy.json;
     returns its directory (``tmp_path`` is the calibration root)."""
-    from circuitsim.store import ENERGY_FILE, ArtifactStore, OperatingPoint, json_bytes
+    from circuitsim.store import ENERGY_FILE, MODEL_FILE, SPICE_FILE, ArtifactStore, OperatingPoint, json_bytes, npz_bytes
 
     def write(block: str, action: str, energy_J: float, latency_s: float) -> Path:
         energy = {"component": block, "technology": "sky130", "corner": "tt", "temperature_C": 27.0,
                   "actions": [{"name": action, "energy_J": energy_J, "latency_s": latency_s, "note": "test"}]}
-        return ArtifactStore(tmp_path).write(block, OperatingPoint("tt", 27.0, "sky130"),
-                                             {ENERGY_FILE: json_bytes(energy)}, {"block": block})
+        point = OperatingPoint("tt", 27.0, "sky130")
+        files = {ENERGY_FILE: json_bytes(energy), MODEL_FILE: npz_bytes({}), SPICE_FILE: npz_bytes({})}
+        return ArtifactStore(tmp_path).write(block, point, files, {"block": block, **point.as_dict()})
     return write

@@ -101,7 +101,7 @@ def full_calibrations(tech) -> dict:
                           ("Dask LocalCluster, 2 workers", {"workers": 2, "scheduler": "local-dask"})):
         with tempfile.TemporaryDirectory() as tmp:
             out[label] = timed(calibrate, [sh.SPEC], tech, plan, out_dir=Path(tmp) / "out",
-                               cache_dir=Path(tmp) / "cache", progress=False, command="benchmark", **kwargs)[0]
+                               cache_dir=Path(tmp) / "cache", progress=False, **kwargs)[0]
     return out
 
 

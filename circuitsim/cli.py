@@ -137,14 +137,14 @@ def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, 
     from circuitsim.blocks import expand_names, get_spec
     from circuitsim.calibration.runner import calibrate as run
     from circuitsim.calibration.runner import make_plan
-    from circuitsim.config import DEFAULT_CACHE_DIR
+    from circuitsim.config import default_cache_dir
     from circuitsim.technology import load_technology
 
     specs = [get_spec(b) for b in expand_names(blocks)]
     tech = load_technology(technology)
     plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
     written = run(specs, tech, plan, out_dir=Path(out) if out else _default_calibration_dir(),
-                  cache_dir=Path(cache or DEFAULT_CACHE_DIR), workers=workers, scheduler=scheduler,
+                  cache_dir=Path(cache) if cache else default_cache_dir(), workers=workers, scheduler=scheduler,
                   progress=not quiet)
     for path in written:
         click.echo(f"wrote {path}")

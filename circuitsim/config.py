@@ -6,8 +6,15 @@ import os
 #: their NumPy references bit-for-bit-close, and fastmath reorders floating-point sums.
 FASTMATH = os.environ.get("CIRCUITSIM_FASTMATH", "0") == "1"
 
-#: Where finished SPICE tasks are cached so an interrupted calibration resumes.
-DEFAULT_CACHE_DIR = os.environ.get("CIRCUITSIM_CACHE", ".circuitsim-cache")
+
+
+def default_cache_dir():
+    """Where finished SPICE tasks are cached so an interrupted calibration resumes: ``CIRCUITSIM_CACHE``,
+    else ``.circuitsim-cache/`` of the checkout (next to the artifacts, whatever the working directory)."""
+    from pathlib import Path
+
+    env = os.environ.get("CIRCUITSIM_CACHE")
+    return Path(env) if env else project_root() / ".circuitsim-cache"
 
 
 def project_root():

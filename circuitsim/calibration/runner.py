@@ -20,7 +20,6 @@ from circuitsim.store import (
     SPICE_FILE,
     ArtifactStore,
     OperatingPoint,
-    command_line,
     json_bytes,
     npz_bytes,
     run_date,
@@ -92,6 +91,17 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
     return tasks
 
 
+def reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
+    """The command that makes this artifact again, spelled from the options that change results (block,
+    technology, point, Monte Carlo samples, seed), never from options that do not (--quiet, --workers)."""
+    tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    parts = ["circuitsim calibrate", block, f"--technology {tech}"]
+    if tuple(plan.points) != tuple(technology.calibration_points):
+        parts.append(f"--corners {corner} --temps {temp:g}")
+    parts += [f"--mc {plan.mc_samples}", f"--seed {plan.seed}"]
+    return " ".join(parts)
+
+
 def _stack(results: list[dict]) -> dict:
     keys = [k for k in results[0] if k != "ngspice_version"]
     return {k: np.concatenate([r[k] for r in results], axis=0) for k in keys}
@@ -103,9 +113,11 @@ def _split(result: dict, n_fit: int) -> tuple[dict, dict]:
 
 
 def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
-              cache_dir: Path, workers: int = 1, scheduler: str | None = None, progress: bool = True,
-              command: str | None = None) -> list[Path]:
-    """Run (or resume) the calibration of ``specs`` and write their artifacts; returns the artifact dirs."""
+              cache_dir: Path, workers: int = 1, scheduler: str | None = None, progress: bool = True) -> list[Path]:
+    """Run (or resume) the calibration of ``specs`` and write their artifacts; returns the artifact dirs.
+
+    Provenance records the reproducing command (:func:`reproduce_command`), not this process's command
+    line, so a rerun with other options that do not change results writes the same bytes."""
     all_tasks = {spec.name: plan_tasks(spec, technology, plan) for spec in specs}
     flat = [t for tasks in all_tasks.values() for t in tasks]
     summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
@@ -122,11 +134,40 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
             nominal_task = next(t for t in tasks if t.analysis == "nominal" and (t.corner, t.temp_c) == (corner, temp))
             result = by_key[nominal_task.key]
             written.append(_write_point(spec, technology, plan, corner, temp, result, mc, out_dir,
-                                        command or command_line(), nominal_task.netlist_sha256))
+                                        nominal_task.netlist_sha256))
     return written
 
 
-def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, command, netlist_sha256) -> Path:
+def calibration_data_from_artifact(spec: BlockSpec, point: OperatingPoint,
+                                   store: ArtifactStore | None = None) -> CalibrationData:
+    """The :class:`CalibrationData` the fit of ``spec`` saw at ``point``, rebuilt from committed artifacts
+    (the inverse of :func:`_write_point`): grids and nominal results from this point's ``spice.npz``, the
+    Monte Carlo streams from the ``spice.npz`` of the point named by its provenance's ``sigma_source``
+    (the Monte Carlo point; "" = the block was fitted without Monte Carlo). ``spec.fit(data)`` then
+    recomputes the committed ``model.npz`` and ``energy.json`` from the SPICE data alone."""
+    store = store or ArtifactStore()
+    artifact = store.open(spec.name, point)
+    spice = artifact.arrays(SPICE_FILE)
+
+    def group(arrays: dict, prefix: str) -> dict:
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    mc_point = artifact.provenance.get("sigma_source", "")
+    mc_fit = mc_holdout = None
+    if mc_point:
+        mc_spice = spice if mc_point == point.name else store.spice_arrays(
+            spec.name, OperatingPoint.from_name(mc_point, point.technology))
+        mc_fit, mc_holdout = group(mc_spice, "mc_fit_"), group(mc_spice, "mc_holdout_")
+        mc_fit.pop("x", None), mc_holdout.pop("x", None)  # the grids, not results
+        if not mc_fit or not mc_holdout:
+            raise CircuitsimError(f"{spec.name}: the Monte Carlo point {mc_point} named by the artifact at "
+                                  f"{point.name} holds no Monte Carlo results")
+    return CalibrationData(spec.name, point.corner, point.temp_c, spice["fit_x"], spice["holdout_x"],
+                           group(spice, "nominal_fit_"), group(spice, "nominal_holdout_"), mc_fit, mc_holdout,
+                           mc_point, mc_fit_x=spice.get("mc_fit_x"), mc_holdout_x=spice.get("mc_holdout_x"))
+
+
+def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256) -> Path:
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
@@ -177,7 +218,8 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, comm
         "full_scale_V": list(spec.full_scale_v),
         "software": software_versions(),
         "circuitsim_version": __version__,
-        "command": command,
+        # the options that change results, not the spelling of the command (--quiet, --workers ...)
+        "reproduce": reproduce_command(spec.name, technology, plan, corner, temp),
         "date": run_date(),
         "notes": fit.notes,
     }

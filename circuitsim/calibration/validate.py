@@ -10,15 +10,23 @@ import numpy as np
 from circuitsim.calibration import metrics
 from circuitsim.calibration.contract import BlockSpec
 from circuitsim.errors import ArtifactError
-from circuitsim.store import MODEL_FILE, SPICE_FILE, ArtifactStore, load_artifact
+from circuitsim.store import MODEL_FILE, SPICE_FILE, ArtifactStore, OperatingPoint, stale_reason
 
 #: Seed stream of the model's own draws in validation (distinct from every SPICE seed stream).
 MODEL_STREAM = 0x5EED
 
 
 def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
-    """Model vs SPICE at one operating point, on the held-out grid and held-out Monte Carlo seeds."""
-    artifact = load_artifact(directory)
+    """Model vs SPICE at one operating point, on the held-out grid and held-out Monte Carlo seeds.
+
+    An artifact made from another netlist or technology file than this checkout's is refused (a stale
+    artifact would validate the old circuit)."""
+    directory = Path(directory)
+    point = OperatingPoint.from_name(directory.parent.name, directory.parent.parent.name)
+    artifact = ArtifactStore(directory.parent.parent.parent).open(spec.name, point)
+    reason = stale_reason(artifact)
+    if reason:
+        raise ArtifactError(f"{spec.name} at {point.name}: artifact {reason}")
     model_arrays = artifact.arrays(MODEL_FILE)
     spice = artifact.arrays(SPICE_FILE)
     x = spice["holdout_x"]
@@ -73,6 +81,16 @@ def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
     return record
 
 
+def _missing_plan_points(found: dict, technology: str) -> list[str]:
+    """Points of a shipped technology's calibration plan that have no artifact."""
+    from circuitsim.technology import load_technology, shipped_technologies
+
+    if technology not in shipped_technologies():
+        return []
+    plan = [OperatingPoint(c, t, technology).name for c, t in load_technology(technology).calibration_points]
+    return [name for name in plan if name not in found]
+
+
 def _point(row):
     """One input point for the record: a float on a 1-D grid, a list (e.g. [v_in, word]) on an (n, d) grid."""
     row = np.asarray(row, float)
@@ -80,19 +98,19 @@ def _point(row):
 
 
 def validate_block(spec: BlockSpec, store: ArtifactStore, technology: str) -> dict[str, dict]:
-    """Every committed operating point of one block: {point: record}."""
+    """Every committed operating point of one block: {point: record}. A point of the technology's
+    calibration plan without an artifact is refused (a block validated at 6 of 7 points is not validated)."""
     found = store.points(spec.name, technology)
     if not found:
         raise ArtifactError(
             f"no calibration artifacts for {spec.name} under {store.root / technology}; "
             f"run: circuitsim calibrate {spec.name}"
         )
+    missing = _missing_plan_points(found, technology)
+    if missing:
+        raise ArtifactError(
+            f"{spec.name} has no artifact at {', '.join(missing)} of the {technology} calibration plan "
+            f"(found: {', '.join(found)}); re-run: circuitsim calibrate {spec.name}"
+        )
     return {name: validate_artifact(spec, store.path(spec.name, point)) for name, point in found.items()}
 
-
-def load_model_arrays(block: str, corner: str = "tt", temp_c: float = 27, technology: str = "sky130",
-                      root: Path | None = None) -> dict:
-    """Transitional: ``ArtifactStore(root).model_arrays(block, OperatingPoint(corner, temp_c, technology))``."""
-    from circuitsim.store import OperatingPoint
-
-    return ArtifactStore(root).model_arrays(block, OperatingPoint(corner, temp_c, technology))

@@ -35,7 +35,8 @@ from circuitsim.store import (
 )
 
 FORMAT = "circuitsim-lut"
-FORMAT_VERSION = 1
+#: 2: the metadata carries ``metadata_sha256``, its own hash (version 1 files had none and are refused).
+FORMAT_VERSION = 2
 METADATA_KEY = "__metadata__"
 
 
@@ -59,6 +60,12 @@ def transfer_table(model_arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndarr
             f"{x.size} points, e.g. input x weight word); the export format holds 1-D transfers only"
         )
     return x, (table if key == "lut_out_V" else x + table), sigma
+
+
+def _metadata_sha256(metadata: dict) -> str:
+    """SHA-256 of the metadata's canonical JSON without its own ``metadata_sha256``."""
+    body = {k: v for k, v in metadata.items() if k != "metadata_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
@@ -105,6 +112,7 @@ def export_luts(blocks: list[str], out_path: Path, *, point: OperatingPoint = NO
         }
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "circuitsim_version": __version__,
                 "date": run_date(), "blocks": blocks_meta, "arrays_sha256": _arrays_sha256(arrays)}
+    metadata["metadata_sha256"] = _metadata_sha256(metadata)
     payload = dict(arrays)
     payload[METADATA_KEY] = np.array(json.dumps(metadata, sort_keys=True))
     atomic_write_bytes(Path(out_path), npz_bytes(payload))
@@ -168,6 +176,12 @@ def read_metadata(path: Path) -> tuple[dict, dict]:
             f"{path} has LUT format version {version}, newer than this circuitsim ({__version__}) reads "
             f"(up to {FORMAT_VERSION}); upgrade circuitsim"
         )
+    if version < FORMAT_VERSION:
+        raise ArtifactError(f"{path} has LUT format version {version}, whose metadata is not hash-checked; "
+                            "export it again with this circuitsim (circuitsim export ...)")
+    if metadata.get("metadata_sha256") != _metadata_sha256(metadata):
+        raise ArtifactError(f"{path}: the metadata does not match its recorded hash (edited or corrupted); "
+                            "export it again")
     if _arrays_sha256(arrays) != metadata.get("arrays_sha256"):
         raise ArtifactError(f"{path}: the arrays do not match the hash in its metadata (corrupted file)")
     return metadata, arrays

@@ -3,10 +3,12 @@ interrupted calibration resumes without redoing finished work."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
+from circuitsim.errors import CircuitsimError
 from circuitsim.store import atomic_write_bytes, npz_bytes, read_npz
 
 
@@ -28,9 +30,20 @@ class TaskCache:
             return None
         try:
             return read_npz(path)
-        except (OSError, ValueError):  # a damaged entry is redone, never trusted
+        except Exception:  # noqa: BLE001 - a damaged entry (bad zip, CRC, truncated, empty) is redone, never trusted
             path.unlink(missing_ok=True)
             return None
+
+    def check_writable(self) -> None:
+        """Refuse an unwritable cache before any SPICE work is done (its results would be lost)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise CircuitsimError(f"the task cache {self.root} is not writable ({exc.strerror or exc}); "
+                                  "choose another with --cache DIR or CIRCUITSIM_CACHE") from None
 
     def store(self, key: str, result: dict[str, np.ndarray]) -> None:
         atomic_write_bytes(self.path(key), npz_bytes(result))

@@ -47,6 +47,7 @@ def run_tasks(tasks: list[Task], cache: TaskCache, *, workers: int = 1, schedule
     if workers < 1:
         raise CircuitsimError(f"--workers must be at least 1, got {workers}")
     summary = RunSummary(results=[None] * len(tasks))
+    cache.check_writable()
     pending = []
     for i, task in enumerate(tasks):
         hit = cache.load(task.key)

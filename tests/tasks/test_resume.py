@@ -28,7 +28,7 @@ def _plan(tech):
 
 def _run(tech, tmp, name, **kwargs):
     out = calibrate([SMALL], tech, _plan(tech), out_dir=tmp / name / "out", cache_dir=tmp / name / "cache",
-                    progress=False, command="circuitsim calibrate sample_hold (test)", **kwargs)
+                    progress=False, **kwargs)
     return {p.name: p.read_bytes() for p in sorted(out[0].iterdir())}
 
 

@@ -200,7 +200,8 @@ def validate(blocks, as_json, root, out, no_plots, technology):
 
 
 @main.command()
-@click.argument("blocks", nargs=-1, required=True)
+@click.argument("blocks", nargs=-1)
+@click.option("--all", "all_blocks", is_flag=True, help="Export every registered block.")
 @_corner_option
 @_temp_option
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output file (.npz).")
@@ -208,19 +209,25 @@ def validate(blocks, as_json, root, out, no_plots, technology):
               help="Artifact root (default: the committed calibration/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 @_technology_option
-def export(blocks, corner, temp, out, root, as_json, technology):
-    """Write the calibrated LUTs (mean, sigma) of BLOCKS to one portable .npz for training code."""
+def export(blocks, all_blocks, corner, temp, out, root, as_json, technology):
+    """Write the calibrated tables (mean, sigma; grids of any dimension) of BLOCKS, or of every block with
+    --all, to one portable .npz for training code (groups such as 'sar' expand)."""
+    from circuitsim.blocks import block_names
     from circuitsim.export import export_luts
     from circuitsim.store import ArtifactStore
 
+    if bool(blocks) == all_blocks:
+        raise click.UsageError("name the blocks to export, or give --all (not both)")
     point = _operating_point(technology, corner, temp)
-    meta = export_luts(list(blocks), Path(out), point=point, store=ArtifactStore(root))
+    names = block_names() if all_blocks else list(blocks)
+    meta = export_luts(names, Path(out), point=point, store=ArtifactStore(root))
     if as_json:
         click.echo(json.dumps(meta, indent=2))
     else:
         for block, info in meta["blocks"].items():
-            click.echo(f"{block}: {info['grid']['points']} points over [{info['grid']['min']:g}, "
-                       f"{info['grid']['max']:g}] V, {point}, sigma from {info['sigma_source']}")
+            shapes = ", ".join(f"{name} " + "x".join(str(a["points"]) for a in t["axes"])
+                               + (" (+sigma)" if t["sigma"] else "") for name, t in info["tables"].items())
+            click.echo(f"{block}: {shapes}; {point}, sigma from {info['sigma_source'] or 'none'}")
         click.echo(f"wrote {out}")
 
 

@@ -18,12 +18,48 @@ ARCH = "leca-4x4"  # the LeCA architecture file; N_ch and Q_bit are overridden p
 
 
 def parse_config(text: str) -> tuple[int, float]:
-    """'N_ch|Q_bit' (e.g. '4|4', '8|3', '4|1.5') -> (N_ch, Q_bit)."""
+    """'N_ch|Q_bit' (e.g. '4|4', '8|3', '4|1.5') -> (N_ch, Q_bit), both checked against what the simulated
+    sensor can have (N_ch in 1..64, Q_bit one of the ADC's modes) before any work is done."""
+    from circuitsim.sensor.leca import Q_BITS, check_channels
+
     try:
         n_ch, q = text.replace(",", "|").split("|")
-        return int(n_ch), float(q)
+        n_ch, q = int(n_ch), float(q)
     except ValueError:
         raise InputRangeError(f"--config must be N_ch|Q_bit such as 4|4, 8|3 or 4|1.5, got {text!r}") from None
+    try:
+        check_channels(n_ch)
+    except InputRangeError as exc:
+        raise InputRangeError(f"--config {text}: {exc}") from None
+    if q not in Q_BITS:
+        raise InputRangeError(f"--config {text}: Q_bit must be one of {', '.join(f'{b:g}' for b in Q_BITS)} "
+                              f"(the ADC's modes; 1.5 = ternary), got {q:g}")
+    return n_ch, q
+
+
+def check_seed(seed: int) -> int:
+    """A NumPy seed: an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputRangeError(f"--seed must be an integer >= 0 (a NumPy random seed), got {seed!r}; e.g. --seed 0")
+    return int(seed)
+
+
+def check_writable_dir(out: Path, option: str = "--out") -> Path:
+    """Make sure ``out`` is (or can be made) a directory this process can create files in, before any work
+    is done; an :class:`~circuitsim.errors.ArtifactError` names the path and the option otherwise."""
+    import tempfile
+
+    from circuitsim.errors import ArtifactError
+
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ArtifactError(f"cannot write to {out}: {exc.strerror or exc}; choose a writable directory "
+                            f"with {option}") from None
+    return out
 
 
 def load_image(path: Path | None, size: int) -> np.ndarray:
@@ -37,18 +73,36 @@ def load_image(path: Path | None, size: int) -> np.ndarray:
     if not path.is_file():
         raise InputRangeError(f"image {path} does not exist")
     if path.suffix == ".npy":
-        img = np.load(path, allow_pickle=False).astype(float)
+        try:
+            img = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputRangeError(f"cannot read image {path} as a NumPy array of numbers ({exc}); save a (H, W) "
+                                  "or (H, W, 3) array of a real dtype (no objects) with numpy.save") from None
     else:
         import matplotlib.image as mpimg
 
         try:
-            img = mpimg.imread(path).astype(float)
+            img = mpimg.imread(path)
         except Exception as exc:
             raise InputRangeError(f"cannot read image {path}: {exc}") from None
+    img = np.asarray(img)
+    if not (np.issubdtype(img.dtype, np.integer) or np.issubdtype(img.dtype, np.floating)
+            or img.dtype == bool):
+        raise InputRangeError(f"image {path} has dtype {img.dtype}; the sensor needs real pixel values "
+                              "(integers 0..255 or floats in [0, 1])")
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
+        raise InputRangeError(f"image {path} has shape {img.shape}; the sensor needs (H, W) grey, (H, W, 3) "
+                              "RGB or (H, W, 4) RGBA")
+    img = img.astype(float)
+    if not np.all(np.isfinite(img)) or img.min() < 0:
+        raise InputRangeError(f"image {path} holds negative or non-finite values; the sensor needs finite "
+                              "values >= 0 (integers 0..255 or floats in [0, 1])")
     if img.max() > 1.0:
         img = img / 255.0
     if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=-1)
+        img = img[..., None]
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=-1)
     img = img[..., :3]
     if img.shape[0] < size or img.shape[1] < size:
         raise InputRangeError(f"image {path} is {img.shape[1]}x{img.shape[0]}; the sensor needs at least {size}x{size}")
@@ -86,6 +140,8 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
     )
     
     n_ch, q_bits = parse_config(config)
+    seed = check_seed(seed)
+    out = check_writable_dir(out)
     cfg = LecaConfig(weights=default_weights(n_ch, seed), q_bits=q_bits, mode=mode, point=point)
     evaluation = frame_energy(n_ch, q_bits, point)
     img = load_image(image, ARRAY_ROWS)
@@ -113,6 +169,8 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
     
     if mode not in ("hard", "noisy"):
         raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r}")
+    seed = check_seed(seed)
+    out = check_writable_dir(out)
     cfg = default_snn_config(channels, seed, mode, point=point)
     img = load_image(image, 224)
     result = simulate_snn_frame(img, cfg, np.random.default_rng(seed), SnnModels.load(point))
@@ -148,6 +206,8 @@ def report_command(names, technology: str = "literature", out: Path | None = Non
     if not names:
         raise CircuitsimError("report: name at least one architecture (or --list); shipped: "
                               + ", ".join(list_architectures()))
+    if out:
+        check_writable_dir(out)
     evaluations = evaluate_all(names, technology, calibration_root, point)
     written = write_report(evaluations, out, command or "circuitsim report") if out else []
     if as_json:
@@ -161,8 +221,13 @@ def sweep_command(arch: str, param_specs, technology: str = "literature", out: P
     from circuitsim.accounting.sweep import parse_param, sweep
 
     params = dict(parse_param(spec) for spec in param_specs)
+    if out:
+        check_writable_dir(out)
     frame = sweep(arch, params, technology, calibration_root=calibration_root, point=point)
     name = frame.attrs["architecture"]
+    if not frame["valid"].any():
+        raise CircuitsimError(f"sweep {name}: none of the {len(frame):,} points meets the architecture's "
+                              f"constraints: {frame.attrs['invalid_reason']}; sweep values that meet them")
     lines = [f"{name}: {len(frame)} points, {int(frame['valid'].sum())} valid, "
              f"{int(frame['pareto'].sum())} on the energy / compression-ratio Pareto front"]
     front = frame[frame["pareto"]].sort_values("energy_per_frame_J")
@@ -172,9 +237,14 @@ def sweep_command(arch: str, param_specs, technology: str = "literature", out: P
         from circuitsim.reports.energy_plots import plot_sweep_pareto
 
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         csv = out / f"sweep_{name}.csv"
-        frame.to_csv(csv, index=False)
-        png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
+        try:
+            frame.to_csv(csv, index=False)
+            png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
+        except OSError as exc:
+            from circuitsim.errors import ArtifactError
+
+            raise ArtifactError(f"cannot write the sweep to {out}: {exc.strerror or exc}; choose a writable "
+                                "directory with --out") from None
         lines += [f"wrote {csv}", f"wrote {png}"]
     return "\n".join(lines)

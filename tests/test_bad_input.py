@@ -21,6 +21,7 @@ from click.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 LECA = (ROOT / "architectures" / "leca-4x4.yaml").read_text()
 BIG = "9" * 400
+ROW_TIMEOUT_S = 30
 
 
 def _arch(tmp: Path, name: str, old: str, new: str) -> str:
@@ -119,8 +120,11 @@ def _tree_hash(root: Path) -> dict:
 
 def _run(argv, cwd: Path):
     env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "circuitsim.cli", *argv], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
+    try:
+        return subprocess.run([sys.executable, "-m", "circuitsim.cli", *argv], capture_output=True, text=True,
+                              cwd=cwd, env=env, timeout=ROW_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:  # a refusal is immediate; a row still running is a failure
+        return subprocess.CompletedProcess(argv, -1, "", f"timed out after {ROW_TIMEOUT_S} s")
 
 
 @pytest.fixture(scope="module")

@@ -94,11 +94,40 @@ def resolution_groups(comp, symbols: dict) -> list:
     return [(float(value), bits == value) for value in np.unique(bits)]
 
 
+#: Converter resolutions an architecture may state: an integer 1..16 bit (16 bit is the top of the SAR
+#: survey; beyond it the 2^N CDAC formula prices a converter nobody builds, e.g. 99 bit = 2e11 GJ/frame), or
+#: 1.5 (a ternary comparator pair, LeCA's 1.5-bit mode).
+RESOLUTION_RANGE_BITS = (1, 16)
+TERNARY_BITS = 1.5
+
+
+def check_resolution(arch: Architecture, comp, symbols: dict) -> None:
+    """The component's ``resolution_bits`` must be 1.5 or an integer in RESOLUTION_RANGE_BITS wherever it is
+    evaluated (every point of a grid); the message names the file, the formula and the first bad point."""
+    if comp.resolution_bits is None:
+        return
+    bits = np.asarray(comp.resolution_bits(symbols), dtype=float)
+    lo, hi = RESOLUTION_RANGE_BITS
+    with np.errstate(invalid="ignore"):
+        ok = (bits == TERNARY_BITS) | ((bits >= lo) & (bits <= hi) & (bits == np.floor(bits)))
+    if np.all(ok):
+        return
+    bad = ~ok
+    value = float(np.ravel(bits)[np.flatnonzero(np.ravel(bad))[0]])
+    swept = {k: symbols[k] for k in arch.parameters if np.ndim(symbols[k])}
+    where = f" at {_first_bad(bad, swept)}" if np.ndim(bits) and swept else ""
+    raise ArchitectureError(
+        f"{arch.path.name}: components.{comp.name}.resolution_bits ({comp.resolution_bits.text}) is {value:g} "
+        f"bit{where}: a converter resolution must be an integer {lo}..{hi} bit or {TERNARY_BITS:g} (ternary); "
+        "set resolution_bits (or the parameter it reads) within that range")
+
+
 def resolve_budgets(arch: Architecture, resolver: BudgetResolver, symbols: dict) -> dict:
     """``{(block, table_action, bits): Budget}`` for every action the architecture uses at each resolution
     it takes in ``symbols`` (``bits`` None without ``resolution_bits``); errors name valid choices."""
     budgets = {}
     for comp in arch.components:
+        check_resolution(arch, comp, symbols)
         for bits, _ in resolution_groups(comp, symbols):
             for action in comp.actions:
                 key = (comp.block, action.table_action, bits)
@@ -133,17 +162,20 @@ def evaluate_symbols(arch: Architecture, overrides: dict | None = None) -> dict:
     s["valid"] = valid
     s["bits_per_frame"] = arch.bits_per_frame(s)
     s["reference_bits_per_frame"] = arch.reference_bits_per_frame(s)
-    s["compression_ratio"] = s["reference_bits_per_frame"] / s["bits_per_frame"]
-    stage_times = {st.name: st.time_s(s) for st in arch.stages}
-    groups: dict[str, object] = {}
-    for st in arch.stages:
-        groups[st.group] = groups.get(st.group, 0.0) + stage_times[st.name]
-    frame_time = np.maximum.reduce([np.asarray(v, dtype=float) for v in groups.values()])
-    s["stage_times"], s["group_times"] = stage_times, groups
-    s["frame_time_s"] = frame_time
-    s["max_frame_rate_hz"] = 1.0 / frame_time
-    s["frame_rate_hz"] = arch.frame_rate_hz(s) if arch.frame_rate_hz is not None else s["max_frame_rate_hz"]
-    s["frame_period_s"] = 1.0 / s["frame_rate_hz"]
+    # NumPy division: a zero (e.g. N_ch: 0) gives inf/nan, refused by the checks that name the constraint
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s["compression_ratio"] = np.divide(s["reference_bits_per_frame"], s["bits_per_frame"])
+        stage_times = {st.name: st.time_s(s) for st in arch.stages}
+        groups: dict[str, object] = {}
+        for st in arch.stages:
+            groups[st.group] = groups.get(st.group, 0.0) + stage_times[st.name]
+        # groups broadcast against each other: on a grid, one group may not depend on the swept parameters
+        frame_time = np.maximum.reduce(np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in groups.values()]))
+        s["stage_times"], s["group_times"] = stage_times, groups
+        s["frame_time_s"] = frame_time
+        s["max_frame_rate_hz"] = np.divide(1.0, frame_time)
+        s["frame_rate_hz"] = arch.frame_rate_hz(s) if arch.frame_rate_hz is not None else s["max_frame_rate_hz"]
+        s["frame_period_s"] = np.divide(1.0, s["frame_rate_hz"])
     return s
 
 
@@ -181,15 +213,32 @@ def check_lines(arch: Architecture, lines: list, overrides: dict, valid=True) ->
     for line in lines:
         bad = (~np.isfinite(line.count) | (np.asarray(line.count) < 0)) & np.asarray(valid, dtype=bool)
         if np.any(bad):
+            value = np.ravel(line.count)[np.flatnonzero(np.ravel(bad))[0]] if np.ndim(line.count) else line.count
             raise ArchitectureError(
                 f"{arch.path.name}: components.{line.component}: action {line.action!r} has a negative or "
-                f"non-finite count at {_first_bad(bad, overrides)} (count formula gives "
-                f"{np.ravel(line.count)[np.flatnonzero(np.ravel(bad))[0]] if np.ndim(line.count) else line.count!r})")
+                f"non-finite count at {_first_bad(bad, overrides)} (count formula gives {float(value):g}); "
+                "a count per frame must be finite and >= 0: fix the formula or the parameters it reads")
 
 
 def check_timing_and_cr(arch: Architecture, s: dict, overrides: dict, strict: bool) -> None:
-    """Frame rate within the timing limit; the file's compression_ratio formula agrees with ref/bits."""
+    """Frame rate within the timing limit; the file's compression_ratio formula agrees with ref/bits; the
+    constraints hold (``strict``: else an error naming them; checked first, so a parameter the constraints
+    refuse, e.g. N_ch: 0, is reported as such); frame time and bits per frame finite and > 0."""
     mask = np.asarray(s["valid"], dtype=bool)
+    if strict and not np.all(mask):
+        failed = [c.message for c in arch.constraints if not np.all(c.require(s))]
+        raise ArchitectureError(f"{arch.name} ({arch.path.name}): {'; '.join(failed)} "
+                                f"({', '.join(f'{k}={v:g}' for k, v in overrides.items()) or 'defaults'}); "
+                                "choose parameters that meet the constraint (in the file or as overrides)")
+    for key, what in (("frame_time_s", "the timing stages"), ("bits_per_frame", "output.bits_per_frame")):
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(s[key]) & (np.asarray(s[key]) > 0)) & mask
+        if np.any(bad):
+            value = np.ravel(np.broadcast_to(s[key], np.shape(bad)))[np.flatnonzero(np.ravel(bad))[0]] \
+                if np.ndim(bad) else s[key]
+            raise ArchitectureError(f"{arch.path.name}: {key} from {what} is {float(value):g} at "
+                                    f"{_first_bad(bad, overrides)}; it must be finite and > 0: check the "
+                                    "formulas and the parameters they read")
     too_fast = (np.asarray(s["frame_rate_hz"]) > np.asarray(s["max_frame_rate_hz"]) * (1 + 1e-12)) & mask
     if np.any(too_fast):
         raise ArchitectureError(f"{arch.path.name}: timing.frame_rate_hz exceeds the maximum 1/frame_time_s at "
@@ -201,10 +250,6 @@ def check_timing_and_cr(arch: Architecture, s: dict, overrides: dict, strict: bo
             raise ArchitectureError(
                 f"{arch.path.name}: output.compression_ratio ({arch.compression_ratio.text}) disagrees with "
                 f"reference_bits_per_frame / bits_per_frame at {_first_bad(off, overrides)}")
-    if strict and not np.all(mask):
-        failed = [c.message for c in arch.constraints if not np.all(c.require(s))]
-        raise ArchitectureError(f"{arch.name}: {'; '.join(failed)} "
-                                f"({', '.join(f'{k}={v:g}' for k, v in overrides.items()) or 'defaults'})")
 
 
 def limiting_stage(arch: Architecture, s: dict) -> str:
@@ -317,8 +362,8 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
             raise CircuitsimError(f"evaluate() takes one value per parameter ({key}); use sweep() for grids")
     resolver = resolver or BudgetResolver(technology, calibration_root, point=point)
     s = evaluate_symbols(arch, overrides)
-    budgets = resolve_budgets(arch, resolver, s)
     check_timing_and_cr(arch, s, overrides, strict=True)
+    budgets = resolve_budgets(arch, resolver, s)
     lines = build_lines(arch, budgets, s)
     check_lines(arch, lines, overrides)
     params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items()})

@@ -49,8 +49,10 @@ FUNCTIONS: dict[str, Callable] = {
     "max": _nary(np.maximum),
 }
 
+#: NumPy ufuncs, not Python's operators, so ``1 / 0`` is inf and ``10 ** 400`` is inf (then refused by the
+#: engine's finiteness checks, naming the line) instead of a ZeroDivisionError or OverflowError.
 _BINOPS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
     ast.FloorDiv: np.floor_divide, ast.Mod: np.mod, ast.Pow: np.power,
 }
 _CMPOPS = {
@@ -74,7 +76,7 @@ class Formula:
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise FormulaError(f"{where}: expected a number or a formula string, got {text!r}")
         if not isinstance(text, str):
-            value = float(text)
+            value = _finite_constant(text, where)
             return cls(repr(text), frozenset(), lambda symbols: value)
         try:
             tree = ast.parse(text.strip(), mode="eval")
@@ -89,8 +91,21 @@ class Formula:
         if missing:
             raise FormulaError(f"formula {self.text!r} uses unknown symbol(s) {sorted(missing)}; "
                                f"known: {sorted(symbols)}")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._fn(symbols)
+
+
+def _finite_constant(value, where: str) -> float:
+    """A number of a formula as a finite float; a 400-digit integer or 1e999 is a FormulaError."""
+    try:
+        out = float(value)
+    except OverflowError:
+        out = float("inf")
+    if not np.isfinite(out):
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}...({len(str(value))} digits)"
+        raise FormulaError(f"{where}: the number {shown} is too large or not finite (a float holds at most "
+                           "~1.8e308); write a finite number in SI units")
+    return out
 
 
 def _compile(node, names: set, where: str, text: str) -> Callable:
@@ -99,7 +114,7 @@ def _compile(node, names: set, where: str, text: str) -> Callable:
         return _compile(child, names, where, text)
 
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        value = float(node.value)
+        value = _finite_constant(node.value, where)
         return lambda s: value
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         value = bool(node.value)

@@ -33,6 +33,7 @@ An architecture file (``architectures/<name>.yaml``)::
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,15 +149,26 @@ def _formula(value, path: Path, key: str, known: set) -> Formula:
 
 
 def _number(value, path: Path, key: str) -> float:
-    """A YAML number. PyYAML (YAML 1.1) reads ``1.0e6`` (no exponent sign) as a string: accept that too."""
+    """A finite YAML number. PyYAML (YAML 1.1) reads ``1.0e6`` (no exponent sign) as a string: accept that
+    too. A 400-digit integer, ``.inf`` or ``.nan`` is refused (a float holds at most ~1.8e308)."""
+    number = None
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _err(path, key, f"must be a number (SI units), got {value!r}")
-    return float(value)
+    if number is None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _err(path, key, f"must be a number (SI units), got {value!r}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+    if not math.isfinite(number):
+        text = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}...({len(str(value))} digits)"
+        raise _err(path, key, f"{text} is too large or not finite (a float holds at most ~1.8e308); "
+                              "give a finite number in SI units")
+    return number
 
 
 def _parameters(raw, path: Path) -> dict:

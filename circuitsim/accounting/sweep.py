@@ -9,6 +9,7 @@ compression ratio).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,27 +28,45 @@ from circuitsim.accounting.schema import Architecture
 from circuitsim.accounting.tables import BudgetResolver
 from circuitsim.errors import CircuitsimError
 
-MAX_POINTS = 50_000_000
+#: Most points one sweep evaluates: each point holds ~40 float columns (parameters, figures, one energy
+#: column per component) plus temporaries, under 1 kB: 10^6 points take ~0.6 GB and ~80 s, mostly the CSV.
+MAX_POINTS = 1_000_000
+_NARROW = ("use fewer values: a narrower START..STOP, a coarser :STEP, a shorter list, or several "
+           "sweeps")
+
+
+def _too_many(total: int, what: str) -> CircuitsimError:
+    return CircuitsimError(f"{what} has {total:,} points, above the limit of {MAX_POINTS:,} points per sweep "
+                           f"(~1 kB of memory each); {_NARROW}")
 
 
 def parse_values(text: str, name: str = "param") -> np.ndarray:
-    """``"1..16"`` (inclusive, step 1), ``"0.1..0.9:0.2"`` (inclusive, given step) or ``"1.5,2,3,4"``."""
+    """``"1..16"`` (inclusive, step 1), ``"0.1..0.9:0.2"`` (inclusive, given step) or ``"1.5,2,3,4"``.
+
+    Every value must be finite, and a range may not hold more than :data:`MAX_POINTS` values."""
     text = text.strip()
     try:
         if ".." in text:
             span, _, step = text.partition(":")
             start, stop = (float(v) for v in span.split(".."))
             step = float(step) if step else 1.0
+            if not all(np.isfinite([start, stop, step])):
+                raise CircuitsimError(f"--param {name}={text}: START, STOP and STEP must be finite numbers "
+                                      "(a sweep evaluates every point of the range), e.g. N_ch=1..64")
             if step <= 0 or stop < start:
                 raise ValueError
-            count = int(np.floor((stop - start) / step + 1e-9)) + 1
-            return start + step * np.arange(count)
+            count = np.floor((stop - start) / step + 1e-9) + 1
+            if count > MAX_POINTS:
+                raise _too_many(int(count), f"--param {name}={text}")
+            return start + step * np.arange(int(count))
         values = np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError:
         raise CircuitsimError(f"--param {name}: cannot read values {text!r}; use START..STOP, "
                               "START..STOP:STEP or a comma-separated list (e.g. N_ch=1..16, Q_bit=1.5,2,3,4)") from None
     if values.size == 0:
         raise CircuitsimError(f"--param {name}: no values given")
+    if not np.all(np.isfinite(values)):
+        raise CircuitsimError(f"--param {name}={text}: every value must be a finite number")
     return values
 
 
@@ -78,13 +97,14 @@ def pareto_mask(energy_J: np.ndarray, compression_ratio: np.ndarray, valid: np.n
 def grid(params: dict) -> dict:
     """Full factorial grid: {name: flat array} over every combination of the given values."""
     names = list(params)
-    total = int(np.prod([len(params[n]) for n in names]))
+    total = math.prod(len(params[n]) for n in names)  # Python ints: no overflow for many long lists
     if total > MAX_POINTS:
-        raise CircuitsimError(f"sweep of {total:,} points exceeds the {MAX_POINTS:,} limit; use fewer values")
+        raise _too_many(total, "the grid " + " x ".join(f"{n} ({len(params[n]):,})" for n in names))
     mesh = np.meshgrid(*[np.asarray(params[n], dtype=float) for n in names], indexing="ij")
     return {n: m.ravel() for n, m in zip(names, mesh)}
 
 
+@np.errstate(divide="ignore", invalid="ignore", over="ignore")  # points the constraints refuse may give nan
 def sweep(arch: Architecture | str | Path, params: dict, technology: str = "literature",
           resolver: BudgetResolver | None = None, calibration_root: Path | None = None, point=None):
     """Evaluate ``arch`` on the full grid of ``params`` ({name: values}) in one vectorised pass, with
@@ -130,5 +150,9 @@ def sweep(arch: Architecture | str | Path, params: dict, technology: str = "lite
     columns["valid"] = valid.copy()
     columns["pareto"] = pareto_mask(energy, cr, valid)
     frame = pd.DataFrame(columns)
-    frame.attrs.update(architecture=arch.name, technology=resolver.technology)
+    frame.attrs.update(architecture=arch.name, technology=resolver.technology, invalid_reason="")
+    if not valid.any():  # say why, for the caller that refuses a sweep with nothing to show
+        failed = [c.message for c in arch.constraints if not np.all(np.broadcast_to(c.require(s), (n,))[:1])]
+        first = ", ".join(f"{k}={v[0]:g}" for k, v in points.items())
+        frame.attrs["invalid_reason"] = f"{'; '.join(failed)} (e.g. at {first})"
     return frame

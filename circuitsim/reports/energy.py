@@ -152,8 +152,18 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
 
 
 def write_report(evaluations, out_dir: Path, command: str = "circuitsim report", plots: bool = True) -> list:
-    """Write ``comparison.csv``, ``<arch>.csv``, ``report.md``, ``provenance.json`` and the PNG plots."""
-    out_dir = Path(out_dir)
+    """Write ``comparison.csv``, ``<arch>.csv``, ``report.md``, ``provenance.json`` and the PNG plots; a
+    directory that cannot be written is an :class:`~circuitsim.errors.ArtifactError` naming it."""
+    from circuitsim.errors import ArtifactError
+
+    try:
+        return _write_report(evaluations, Path(out_dir), command, plots)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; choose a writable "
+                            "directory with --out") from None
+
+
+def _write_report(evaluations, out_dir: Path, command: str, plots: bool) -> list:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     comparison_table(evaluations).to_csv(out_dir / "comparison.csv", index=False)

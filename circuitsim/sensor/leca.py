@@ -48,6 +48,19 @@ V_PIX_DARK_V = 0.945
 #: Mismatch margin (in σ of the PSF) kept between the PSF output and the SCM's calibrated range.
 PSF_MARGIN_SIGMA = 5.0
 Q_BITS = (1.5, 2, 3, 4)
+#: Most output channels one simulated frame may have: 16 passes of repetitive readout. A frame holds
+#: ~3 MB and takes ~0.15 s per channel (448 x 448 array); the accounting engine (``circuitsim report`` /
+#: ``circuitsim sweep``) prices larger N_ch without simulating them.
+MAX_CHANNELS = 64
+
+
+def check_channels(n_ch) -> int:
+    """``n_ch`` as an int in 1..MAX_CHANNELS, else :class:`InputRangeError` saying what to do."""
+    if isinstance(n_ch, bool) or not isinstance(n_ch, (int, np.integer)) or not 1 <= n_ch <= MAX_CHANNELS:
+        raise InputRangeError(f"N_ch must be an integer in 1..{MAX_CHANNELS} for a simulated LeCA frame "
+                              f"(16 passes of repetitive readout, ~3 MB and ~0.15 s per channel), got {n_ch!r}; "
+                              "price larger N_ch with 'circuitsim report' or 'circuitsim sweep'")
+    return int(n_ch)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class LecaConfig:
         w = np.asarray(self.weights)
         if w.ndim != 3 or w.shape[1:] != (BLOCK, BLOCK) or w.shape[0] < 1:
             raise InputRangeError(f"weights must have shape (N_ch, 4, 4), got {w.shape}")
+        check_channels(w.shape[0])
         if not np.issubdtype(w.dtype, np.integer) or np.abs(w).max() > 15:
             raise InputRangeError("weights must be integers in -15..15 (sign + 4-bit magnitude)")
         if self.q_bits not in Q_BITS:
@@ -380,6 +394,7 @@ def simulate_frame(raw: np.ndarray, cfg: LecaConfig, rng: np.random.Generator, m
 def default_weights(n_ch: int, seed: int = 0) -> np.ndarray:
     """A reproducible set of Bayer kernels for demos: a luminance sum, colour differences and oriented
     edges, then seeded random kernels for the remaining channels (integers in −15..15)."""
+    n_ch = check_channels(n_ch)
     base = [
         rgb_kernel_to_bayer(np.array([[[[4, 4], [4, 4]], [[8, 8], [8, 8]], [[4, 4], [4, 4]]]])),   # luminance
         rgb_kernel_to_bayer(np.array([[[[8, 8], [8, 8]], [[0, 0], [0, 0]], [[-8, -8], [-8, -8]]]])),  # R − B

@@ -36,6 +36,17 @@ TAPS = KERNEL * KERNEL * 3
 V_CMP_REF_V = 0.88
 #: The chain's modes.
 MODES = (Mode.HARD, Mode.NOISY)
+#: Most output channels one simulated frame may have: the width of VGG-11's first layer, ~0.4 s per channel.
+MAX_CHANNELS = 64
+
+
+def check_channels(c_out) -> int:
+    """``c_out`` as an int in 1..MAX_CHANNELS, else :class:`InputRangeError` saying what to do."""
+    if isinstance(c_out, bool) or not isinstance(c_out, (int, np.integer)) or not 1 <= c_out <= MAX_CHANNELS:
+        raise InputRangeError(f"--channels must be an integer in 1..{MAX_CHANNELS} for a simulated SNN frame "
+                              f"(VGG-11's first layer has 64; ~0.4 s per channel), got {c_out!r}; price other "
+                              "channel counts with 'circuitsim report snn' or 'circuitsim sweep snn --param N_ch=...'")
+    return int(c_out)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class SnnConfig:
         w = np.asarray(self.weights)
         if w.ndim != 4 or w.shape[1:] != (3, KERNEL, KERNEL):
             raise InputRangeError(f"weights must have shape (C_out, 3, 3, 3), got {w.shape}")
+        check_channels(w.shape[0])
         if not np.issubdtype(w.dtype, np.integer) or np.abs(w).max() > conv_block.MAX_CODE:
             raise InputRangeError(f"weights must be integer width codes in -{conv_block.MAX_CODE}..{conv_block.MAX_CODE}")
         if np.shape(self.thresholds_v) != (w.shape[0],):
@@ -147,6 +159,7 @@ def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng: np.random.Gen
 
 def default_snn_config(c_out: int = 8, seed: int = 0, mode: str = "noisy", **kw) -> SnnConfig:
     """Seeded random width codes −3..3 and thresholds spread over ±50 mV on the CDS output (demo use)."""
+    c_out = check_channels(c_out)
     rng = np.random.default_rng(seed)
     weights = rng.integers(-3, 4, size=(c_out, 3, KERNEL, KERNEL))
     thresholds = np.linspace(-0.05, 0.05, c_out)

@@ -18,6 +18,9 @@ from circuitsim.config import project_root
 from circuitsim.errors import NetlistError
 from circuitsim.technology import Technology
 
+#: The last line :func:`render_deck` inserts; the source netlist's second line follows it.
+HEADER_END = "* --- end of circuitsim header ---"
+
 _PARAM_LINE = re.compile(r"^\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)(.*)$", re.IGNORECASE)
 
 
@@ -62,7 +65,25 @@ def load_netlist(name_or_path: str | Path) -> Netlist:
                 f"netlist {str(name_or_path)!r} not found; shipped netlists: {', '.join(known) or 'none'}"
                 " (or pass a path to a .cir file)"
             )
-    return Netlist(path.stem, path.resolve(), path.read_text())
+    return Netlist(path.stem, path.resolve(), _read_text(path))
+
+
+def _read_text(path: Path) -> str:
+    """The file's text (UTF-8); an unreadable or non-UTF-8 file is refused with the file and byte offset."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NetlistError(f"cannot read netlist {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise NetlistError(
+            f"netlist {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
+            f"(line {line}, column {column}): {exc.reason}; save it as UTF-8 (or plain ASCII), e.g. from "
+            f"Latin-1: iconv -f latin1 -t utf-8 {path} > fixed.cir"
+        ) from None
 
 
 def _format_param(value) -> str:
@@ -119,6 +140,6 @@ def render_deck(
         f".temp {temp_c:g}",
         f".param vdd_v={vdd_v:g}",
         technology.wrapper_library(),
-        "* --- end of circuitsim header ---",
+        HEADER_END,
     ]
     return "\n".join(header) + "\n" + body

@@ -70,7 +70,7 @@ def test_weights_outside_the_width_table_are_refused():
 
 
 def test_energy_per_output():
-    assert energy_per_output_J(36e-12, 50e-15, 10e-15) == pytest.approx(72.06e-12)
+    assert energy_per_output_J(36e-12, 50e-15, 10e-15) == pytest.approx(72.06e-12, rel=1e-9, abs=0)
 
 
 def test_committed_tables_are_physical():
@@ -99,6 +99,7 @@ def test_spice_of_unseen_kernels_matches_the_model(sky130):
         codes[rng.integers(0, 9)] = 3  # at least one device
         vx = rng.uniform(1.25, 1.65)
         offsets = rng.uniform(-0.12, 0.12, 9)
+        assert tuple(codes) != TEST_CODES and not np.allclose(offsets, TEST_OFFSETS_V), "a kernel it never saw"
         params = {"vx_v": vx}
         for k in range(9):
             params[f"d{k + 1}_v"] = offsets[k]
@@ -109,4 +110,3 @@ def test_spice_of_unseen_kernels_matches_the_model(sky130):
         model = column_voltage((vx + offsets)[None, :], codes[None, :], lut)[0]
         errors.append(abs(model - spice))
     assert max(errors) <= 0.5 * SPEC.lsb_v, errors
-    assert TEST_CODES and TEST_OFFSETS_V

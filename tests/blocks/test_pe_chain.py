@@ -130,5 +130,7 @@ def test_pe_chain_code_error_at_tt(sky130):
     print(f"\nPE chain at tt 27 C, {len(rows)} rows of 16 MACs: max |model - SPICE| = {err_lsb.max():.3f} LSB "
           f"({err_lsb.max() * LSB_V * 1e3:.2f} mV, row {worst}), median {np.median(err_lsb):.3f} LSB; "
           f"code difference histogram {dict(zip(*(u.tolist() for u in np.unique(diff, return_counts=True))))}")
-    assert err_lsb.max() <= 0.5, (worst, err_lsb[worst])
+    # Measured (ngspice 39, tt 27 C): 0.230 LSB (14.35 mV, row 71), the README's figure. The
+    # deck and the artifacts are deterministic; the 0.02 LSB (1.25 mV) margin covers ngspice builds only.
+    assert err_lsb.max() <= 0.25, (worst, err_lsb[worst])
     assert np.all(np.abs(diff) <= 1)

@@ -130,7 +130,7 @@ def test_metrics_helpers():
     codes = np.concatenate([np.repeat(np.arange(8), 10), [3] * 5])  # code 3 wide by half an LSB
     dnl, _ = adc_metrics.code_density(codes, 8)
     assert dnl[2] == pytest.approx(15 / (65 / 6) - 1)
-    assert adc_metrics.walden_fom_J(1e-12, 8) == pytest.approx(1e-12 / 256)
+    assert adc_metrics.walden_fom_J(1e-12, 8) == pytest.approx(1e-12 / 256, rel=1e-12, abs=0)
     assert adc_metrics.schreier_fom_db(50.0, 0.5e-12) == pytest.approx(50 + 120)
     with pytest.raises(ValueError):
         adc_metrics.code_density([0, 1], 2)

@@ -96,7 +96,7 @@ def test_weight_words_refused_with_the_valid_range():
 
 
 def test_energy_per_word():
-    assert scm_energy_per_mac_J(np.array([1.05]), np.array([7]), SYNTHETIC)[0] == pytest.approx(60.5e-15)
+    assert scm_energy_per_mac_J(np.array([1.05]), np.array([7]), SYNTHETIC)[0] == pytest.approx(60.5e-15, rel=1e-12, abs=0)
 
 
 def test_committed_calibration_meets_the_bars():

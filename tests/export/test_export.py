@@ -31,7 +31,8 @@ def test_metadata_and_provenance(lut_file):
     for block, info in meta["blocks"].items():
         assert info["corner"] == "tt" and info["temperature_C"] == 27
         assert info["mc_samples"] >= 200 and len(info["artifact_content_sha256"]) == 64
-        assert arrays[f"{block}/x"].shape == arrays[f"{block}/mean"].shape == arrays[f"{block}/sigma"].shape
+        t = f"{block}/transfer"
+        assert arrays[f"{t}/axis0"].shape == arrays[f"{t}/mean"].shape == arrays[f"{t}/sigma"].shape
 
 
 def test_numpy_loader_matches_the_block_model(lut_file):
@@ -126,7 +127,7 @@ def _rewrite(src, dst, edit):
 
 def test_tampered_arrays_detected(lut_file, tmp_path):
     bad = tmp_path / "tampered.npz"
-    _rewrite(lut_file, bad, lambda m, a: a["psf/mean"].__setitem__(0, 9.9))
+    _rewrite(lut_file, bad, lambda m, a: a["psf/transfer/mean"].__setitem__(0, 9.9))
     with pytest.raises(ArtifactError, match="do not match the hash"):
         read_lut_file(bad, "psf")
 
@@ -170,8 +171,18 @@ def test_torch_interp_on_a_non_uniform_grid_matches_numpy():
     np.testing.assert_allclose(got, np.interp(x, xp, fp), atol=1e-12)
 
 
-def test_two_dimensional_lut_refused_with_a_message(cli_free=None):
-    result = subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "scm", "--out", "/tmp/never.npz"],
-                            capture_output=True, text=True)
-    assert result.returncode == 2, result.stderr
-    assert "not a 1-D transfer" in result.stderr and "Traceback" not in result.stderr
+def test_older_format_refused_with_the_command(lut_file, tmp_path):
+    """A version-2 file (one 1-D transfer per block) is refused by name, with the command that rewrites it."""
+    from circuitsim.export import _metadata_sha256
+
+    def to_v2(meta, arrays):
+        meta["format_version"] = 2
+        meta["metadata_sha256"] = _metadata_sha256(meta)
+
+    older = tmp_path / "v2.npz"
+    _rewrite(lut_file, older, to_v2)
+    result = subprocess.run([sys.executable, "-c", f"from circuitsim.export import read_lut_file; "
+                             f"read_lut_file({str(older)!r}, 'psf')"], capture_output=True, text=True)
+    assert "format version 2" in result.stderr and "circuitsim export" in result.stderr
+    with pytest.raises(ArtifactError, match="format version 2, which holds one 1-D transfer"):
+        read_lut_file(older, "psf")

@@ -70,3 +70,22 @@ def test_shipped_netlists_use_only_generic_devices():
             circuit = line.split(";")[0].split("$ ")[0]
             if circuit.strip() and not circuit.lstrip().startswith("*"):
                 assert "sky130" not in circuit, f"{path.name}:{number}: {line.strip()}"
+
+
+def test_netlist_that_is_not_utf8_names_file_and_byte_offset(tmp_path):
+    path = tmp_path / "latin1.cir"
+    path.write_bytes("* r\u00e9sistance\nr1 a 0 1k\n.end\n".encode("latin-1"))
+    with pytest.raises(NetlistError) as err:
+        load_netlist(path)
+    text = str(err.value)
+    assert f"netlist {path} is not UTF-8 text: byte 0xe9 at byte offset 3 (line 1, column 4)" in text
+    assert "iconv -f latin1 -t utf-8" in text
+
+
+def test_cli_render_refuses_a_netlist_that_is_not_utf8(cli, tmp_path):
+    path = tmp_path / "latin1.cir"
+    path.write_bytes(b"* ok\nr1 a 0 1k\n* \xb5A\n.end\n")
+    result = cli("spice", "render", str(path))
+    assert result.returncode == 2
+    assert "is not UTF-8 text: byte 0xb5 at byte offset 17 (line 3, column 3)" in result.stderr
+    assert "Traceback" not in result.stderr

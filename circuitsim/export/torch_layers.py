@@ -1,0 +1,524 @@
+"""Hardware-aware PyTorch layers that compute what the frame simulators compute (torch is imported here only).
+
+:class:`LecaEncoder` is :func:`circuitsim.sensor.leca.simulate_frame` as a trainable layer, built from one
+LUT export (``circuitsim export --all --out luts.npz``)::
+
+    raw Bayer (N, H, W) in [0, 1] (1 = max_flux_per_s)  or RGB (N, 3, H/2, W/2): each pixel -> an RGGB quad
+      -> pixel: CDS output dV = SF(V_rst) - SF(V_rst - CG·min(QE·Φ·t, N_fw))  [+ shot, dark, read noise, PRNU/DSNU]
+      -> i-buffer level v_pix = clip(V_PIX_DARK - dV, 0.2 V, V_PIX_DARK)
+      -> PSF LUT [+ σ_PSF(v)·z per PE column + kT/C per write]
+      -> 16 SCM MACs per output in the hardware's order (row, then column), Eq. 3 on the o-buffer pair with
+         the reset pedestal and each MAC's calibrated injection ε_p, ε_n(v_in, word) [+ σ(v_in, word)·z per
+         PE instance + kT/C per MAC]
+      -> FVF LUT on each o-buffer [+ σ_FVF·z per instance] -> v_d = FVF(v_p) - FVF(v_n)
+      -> ADC over ±FS: code = clip(floor((v_d + FS)/LSB), 0, L-1), LSB = 2·FS/L  (1.5 bit: L = 3)
+
+How it is fast: Eq. 3 is affine in each MAC's input, so the 16 sequential MACs of a kernel collapse to
+v_b = C_b + Σ_m P_bm·[β_m·(2·V_CM − v_in,m)·1(recv) + ε_b(v_in,m, w_m)] with P_bm the product of the later
+MACs' α on buffer b (α = C_out/(C_out + C_s), β = 1 − α) — exactly the same numbers as the recurrence. The
+ε LUTs are piecewise linear in v_in: ε(v, w) = Σ_g h_g(v)·T[g, w] with hat functions h_g on the grid, so the
+whole SCM is one matrix product of the taps' basis [v_in, h_0..h_G−1(v_in)] with weight-dependent
+coefficients (per PE column in noisy mode, where the mismatch is added to the coefficients). kT/C of the 16
+MACs is one Gaussian per output with the propagated variance Σ_m (P_bm·σ_th(w_m))² (same distribution as
+16 draws). Differences to the frame simulator, stated: the photon and dark shot noise is drawn as a Gaussian
+N(μ, μ) (the simulator draws Poisson; identical mean and variance, and above a few electrons the same
+distribution), and the pixel's FD reset noise is dropped (CDS cancels it up to the SF's curvature).
+
+Weights: ``weight`` is a float parameter in integer units; the forward uses round(clamp(w, −15, 15)) (5-bit
+sign-magnitude: sign bit + 4-bit magnitude) with a straight-through gradient. The ADC's quantization
+boundaries are trained through its full scale FS (a parameter, as LeCA trains its quantizer; the hardware
+sets it with the ADC reference, and ``LecaConfig(adc_full_scale_v=...)`` realises it in the simulator):
+boundaries −FS + k·2FS/L, straight-through gradient of the floor (1 inside the range, 0 outside), so the
+loss reaches both the input and FS (LSQ-style).
+
+Noise model (``mode`` = ideal | hard | noisy, :class:`~circuitsim.blocks.modes.Mode`): the per-instance
+mismatch (PSF and FVF of every column PE, SCM σ per PE, kernel slot and MAC, each pixel's PRNU/DSNU) lives in
+a :class:`HardwareInstance` drawn from the layer's ``torch.Generator`` (given once) or from a seed; the
+temporal noise (shot, read, kT/C) is drawn on every call. ``resample`` = ``"batch"`` draws a new instance per
+training forward (train across mismatch), ``"epoch"``/``"fixed"`` keeps it until
+:meth:`LecaEncoder.resample_instance`. ``eval()`` uses the current instance and no temporal noise unless
+``eval_temporal_noise=True``. Bad input raises :class:`~circuitsim.errors.CircuitsimError` subclasses at
+construction or from static shapes; the forward has no host syncs: image values below 0 are clipped to 0
+and counted in the buffer ``clipped_inputs`` (a tensor), values above the full well clip physically.
+
+:class:`InSensorSnnLayer` is :func:`circuitsim.sensor.snn.simulate_snn_frame` likewise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from circuitsim.blocks.modes import Mode
+from circuitsim.errors import ArtifactError, InputRangeError
+
+BLOCK = 4
+MACS = 16
+OUTPUTS_PER_PASS = 4
+MAX_WEIGHT = 15
+
+
+# -- shared helpers -----------------------------------------------------------------------------------
+def _luts(luts) -> dict:
+    """An export file path or ``read_all``'s dict -> {block: BlockLuts}."""
+    from circuitsim.export import read_all
+
+    if isinstance(luts, (str, Path)):
+        return read_all(Path(luts))
+    if isinstance(luts, dict):
+        return luts
+    raise InputRangeError(f"luts must be a LUT export file (circuitsim export --all --out FILE.npz) or "
+                          f"circuitsim.export.read_all(FILE), got {type(luts).__name__}")
+
+
+def _need(luts: dict, block: str, layer: str):
+    if block not in luts:
+        raise ArtifactError(f"{layer} needs the {block!r} tables; the LUT export holds "
+                            f"{', '.join(luts) or 'none'} (circuitsim export --all --out FILE.npz)")
+    return luts[block]
+
+
+class Interp1d(torch.nn.Module):
+    """``numpy.interp`` on a fixed grid (end values held), d/dx the segment slope. A uniform grid (decided
+    once, here) finds the segment arithmetically; others use ``bucketize``. No host syncs in forward."""
+
+    def __init__(self, x: np.ndarray, *tables: np.ndarray, dtype=torch.float32):
+        super().__init__()
+        x = np.asarray(x, float)
+        d = np.diff(x)
+        self.uniform = bool(np.allclose(d, d[0], rtol=1e-9, atol=0.0))
+        self.x0, self.x1, self.n = float(x[0]), float(x[-1]), x.size
+        self.inv_step = float((x.size - 1) / (x[-1] - x[0]))
+        self.register_buffer("xp", torch.as_tensor(x, dtype=dtype))
+        for k, t in enumerate(tables):
+            t = np.asarray(t, float)
+            slope = np.diff(t) / d
+            self.register_buffer(f"slope{k}", torch.as_tensor(slope, dtype=dtype))
+            self.register_buffer(f"icept{k}", torch.as_tensor(t[:-1] - slope * x[:-1], dtype=dtype))
+
+    def segment(self, x: torch.Tensor):
+        xc = x.clamp(self.x0, self.x1)
+        if self.uniform:
+            i = ((xc.detach() - self.x0) * self.inv_step).floor().long().clamp(0, self.n - 2)
+        else:
+            i = (torch.bucketize(xc.detach(), self.xp, right=True) - 1).clamp(0, self.n - 2)
+        return xc, i
+
+    def forward(self, x: torch.Tensor, k: int = 0, seg=None) -> torch.Tensor:
+        xc, i = self.segment(x) if seg is None else seg
+        return getattr(self, f"icept{k}")[i] + getattr(self, f"slope{k}")[i] * xc
+
+
+def _hat_params(x: np.ndarray):
+    """(grid, 1/left width, 1/right width) of the hat functions of a piecewise-linear grid (0 at the ends:
+    the end values are held)."""
+    d = np.diff(x)
+    il = np.concatenate([[0.0], 1.0 / d])
+    ir = np.concatenate([1.0 / d, [0.0]])
+    return x, il, ir
+
+
+def _hats(v: torch.Tensor, grid, il, ir, lo: float, hi: float) -> torch.Tensor:
+    """h_g(v) for every grid point g (new last axis): Σ_g h_g(v)·f_g = numpy.interp(v, grid, f); ``lo``,
+    ``hi`` the grid's ends as Python floats (no host sync)."""
+    vc = v.clamp(lo, hi).unsqueeze(-1)
+    left = 1.0 + (vc - grid) * il
+    right = 1.0 + (grid - vc) * ir
+    return torch.minimum(left, right).clamp(min=0.0)
+
+
+class _FloorSTE(torch.autograd.Function):
+    """clip(floor(u), 0, levels − 1) forward; gradient 1 for u in [0, levels], else 0."""
+
+    @staticmethod
+    def forward(ctx, u, levels):
+        ctx.save_for_backward(u)
+        ctx.levels = levels
+        return torch.clamp(torch.floor(u), 0, levels - 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        inside = (u >= 0) & (u <= ctx.levels)
+        return grad * inside.to(grad.dtype), None
+
+
+def round_ste(w: torch.Tensor, limit: int) -> torch.Tensor:
+    """round(clamp(w, −limit, limit)) forward; gradient 1 inside the range (straight through), 0 outside."""
+    wc = w.clamp(-limit, limit)
+    return wc + (torch.round(wc) - wc).detach()
+
+
+def _parse_mode(mode) -> Mode:
+    return Mode.parse(mode)
+
+
+# -- LeCA encoder -------------------------------------------------------------------------------------
+@dataclass
+class HardwareInstance:
+    """One fabricated LeCA sensor: standard normals of every per-instance mismatch term (fixed at
+    fabrication), scaled by the LUT σ inside the layer. Shapes: ``z_psf`` (n_pe, 4) per PE column,
+    ``z_scm`` (n_pe, 4, 16) per PE, kernel slot and MAC, ``z_fvf`` (n_pe, 4, 2) per o-buffer FVF (the
+    PE's 4 slots serve every pass of a repetitive readout, as in the frame simulator); ``prnu_z``/``dsnu_z`` (H, W) per pixel (gain 1 + PRNU·z, dark factor max(0, 1 + DSNU·z))."""
+
+    z_psf: torch.Tensor
+    z_scm: torch.Tensor
+    z_fvf: torch.Tensor
+    prnu_z: torch.Tensor
+    dsnu_z: torch.Tensor
+
+    @classmethod
+    def draw(cls, n_pe: int, n_slots: int, raw_shape: tuple, generator: torch.Generator | None = None,
+             dtype=torch.float32, device=None) -> "HardwareInstance":
+        def z(*shape):
+            return torch.randn(shape, generator=generator, dtype=dtype, device=device)
+
+        return cls(z(n_pe, 4), z(n_pe, n_slots, MACS), z(n_pe, n_slots, 2), z(*raw_shape), z(*raw_shape))
+
+    @classmethod
+    def from_seed(cls, seed: int, n_pe: int, n_slots: int, raw_shape: tuple, dtype=torch.float32) -> "HardwareInstance":
+        return cls.draw(n_pe, n_slots, raw_shape, torch.Generator().manual_seed(int(seed)), dtype)
+
+    def to(self, *args, **kwargs) -> "HardwareInstance":
+        return HardwareInstance(*(t.to(*args, **kwargs) for t in
+                                  (self.z_psf, self.z_scm, self.z_fvf, self.prnu_z, self.dsnu_z)))
+
+
+class LecaEncoder(torch.nn.Module):
+    """The LeCA compressive encoder as a layer (see the module docstring for the chain and noise model).
+
+    ``luts``: a LUT export file holding pixel_4t, psf, scm, fvf (``circuitsim export --all``) or
+    ``read_all``'s dict; ``n_ch`` output channels (> 4: repetitive readout, ceil(n_ch/4) passes);
+    ``q_bits`` in 1.5, 2, 3, 4; ``mode``; ``weights`` optional initial Bayer kernels (n_ch, 4, 4) integers
+    in −15..15; exposure, flux at image value 1 and ADC full scale as in
+    :class:`~circuitsim.sensor.leca.LecaConfig`; ``generator`` for every draw; ``resample`` = batch |
+    epoch | fixed; ``sensor_shape`` (H, W) of the raw array for the per-pixel fixed pattern (default:
+    taken from the first input). Forward returns the ADC codes as floats (N, n_ch, H/4, W/4), with
+    straight-through gradients; :meth:`analog` returns v_d (V).
+    """
+
+    def __init__(self, luts, n_ch: int, q_bits: float = 4, mode: Mode | str = Mode.NOISY, *, weights=None,
+                 exposure_s: float = 10e-3, max_flux_per_s: float = 2.0e6, adc_full_scale_v: float = 0.5,
+                 generator: torch.Generator | None = None, resample: str = "batch",
+                 eval_temporal_noise: bool = False, train_full_scale: bool = True, dtype=torch.float32):
+        super().__init__()
+        from circuitsim.sensor import leca
+
+        if isinstance(n_ch, bool) or not isinstance(n_ch, (int, np.integer)) or n_ch < 1:
+            raise InputRangeError(f"n_ch must be a positive integer (> 4 uses repetitive readout), got {n_ch!r}")
+        if q_bits not in leca.Q_BITS:
+            raise InputRangeError(f"q_bits must be one of {', '.join(map(str, leca.Q_BITS))}, got {q_bits!r}")
+        if resample not in ("batch", "epoch", "fixed"):
+            raise InputRangeError(f"resample must be batch, epoch or fixed, got {resample!r}")
+        if not (exposure_s > 0 and max_flux_per_s >= 0 and adc_full_scale_v > 0):
+            raise InputRangeError("exposure_s and adc_full_scale_v must be > 0 and max_flux_per_s >= 0")
+        luts = _luts(luts)
+        pix, psf, scm, fvf = (_need(luts, b, "LecaEncoder") for b in ("pixel_4t", "psf", "scm", "fvf"))
+        self.mode = _parse_mode(mode)
+        self.n_ch, self.q_bits = int(n_ch), q_bits
+        self.levels = 3 if q_bits == 1.5 else 2 ** int(q_bits)
+        self.passes = -(-self.n_ch // OUTPUTS_PER_PASS)
+        self.n_slots = self.passes * OUTPUTS_PER_PASS
+        # the PE's 4 kernel slots (SCM word positions, o-buffer pairs, FVFs) serve every pass
+        self._slot_pe = [s % OUTPUTS_PER_PASS for s in range(self.n_slots)]
+        self.exposure_s, self.max_flux_per_s = float(exposure_s), float(max_flux_per_s)
+        self.generator, self.resample, self.eval_temporal_noise = generator, resample, eval_temporal_noise
+        self.dtype_ = dtype
+
+        # pixel
+        s = pix.scalar
+        self.qe, self.cg, self.fw = s("quantum_efficiency"), s("conversion_gain_V_per_e"), s("full_well_e")
+        self.v_rst = s("v_fd_reset_V")
+        self.read_noise, self.dark_e_per_s = s("read_noise_V"), s("dark_current_e_per_s")
+        self.prnu, self.dsnu = s("prnu_fraction"), s("dsnu_fraction")
+        sf = pix.table("sf_transfer")
+        self.sf = Interp1d(sf.x, sf.mean_values, dtype=dtype)
+        self.sf_v_rst = float(np.interp(self.v_rst, sf.x, sf.mean_values))
+        self.v_dark, self.v_pix_lo = leca.V_PIX_DARK_V, 0.2
+        # PSF and FVF
+        p = psf.table("transfer")
+        self.psf = Interp1d(p.x, p.mean_values, p.sigma_values, dtype=dtype)
+        self.psf_line = (psf.scalar("ideal_offset_V"), psf.scalar("ideal_gain"))
+        self.psf_thermal = psf.scalar("thermal_sigma_V")
+        f = fvf.table("transfer")
+        self.fvf = Interp1d(f.x, f.mean_values, f.sigma_values, dtype=dtype)
+        self.fvf_gain = fvf.scalar("ideal_gain")
+        self.fvf_line = (fvf.scalar("ideal_offset_V"), self.fvf_gain)
+        # SCM
+        mac = scm.table("mac")
+        if mac.sigma_values is None:
+            raise ArtifactError("the scm export has its mismatch sigma on another axis than v_in (mac_sigma); "
+                                "LecaEncoder needs it on the MAC grid")
+        grid, il, ir = _hat_params(np.asarray(mac.axes[0], float))
+        self.register_buffer("hat_grid", torch.as_tensor(grid, dtype=dtype))
+        self.register_buffer("hat_il", torch.as_tensor(il, dtype=dtype))
+        self.register_buffer("hat_ir", torch.as_tensor(ir, dtype=dtype))
+        self.G = grid.size
+        self.scm_lo, self.scm_hi = float(grid[0]), float(grid[-1])
+        self.register_buffer("inj_p", torch.as_tensor(scm.table("injection_p").mean_values, dtype=torch.float64))
+        self.register_buffer("inj_n", torch.as_tensor(scm.table("injection_n").mean_values, dtype=torch.float64))
+        self.register_buffer("scm_sigma", torch.as_tensor(mac.sigma_values, dtype=torch.float64))
+        self.register_buffer("scm_thermal", torch.as_tensor(scm.table("thermal_sigma").mean_values, dtype=torch.float64))
+        self.c_unit, self.c_out, self.v_cm = scm.scalar("c_unit_F"), scm.scalar("c_out_F"), scm.scalar("v_cm_V")
+        self.rho = (scm.scalar("pedestal_p_V"), scm.scalar("pedestal_n_V"))
+        self._check_interface()
+
+        # trainable parameters
+        if weights is None:
+            init = leca.default_weights(self.n_ch).astype(float)
+        else:
+            init = self.check_weights(weights).astype(float)
+        self.weight = torch.nn.Parameter(torch.as_tensor(init, dtype=dtype))
+        log_fs = torch.tensor(math.log(adc_full_scale_v), dtype=dtype)
+        self.log_full_scale = torch.nn.Parameter(log_fs) if train_full_scale else None
+        if not train_full_scale:
+            self.register_buffer("log_full_scale_fixed", log_fs)
+        self.register_buffer("clipped_inputs", torch.zeros((), dtype=torch.int64))
+        self.instance: HardwareInstance | None = None
+
+    # -- checks and conversions ------------------------------------------------------------------------
+    def _check_interface(self):
+        """The PSF output over every possible i-buffer level (plus 5 σ of PSF mismatch in noisy mode) must
+        stay inside the SCM's calibrated input range (checked once here, as leca.check_interface per frame)."""
+        if self.mode == Mode.IDEAL:
+            return
+        from circuitsim.sensor import leca
+
+        v = torch.tensor([self.v_pix_lo, self.v_dark], dtype=torch.float64)
+        out = self.psf(v.to(self.psf.xp.dtype)).double()
+        sig = self.psf(v.to(self.psf.xp.dtype), 1).double() * (leca.PSF_MARGIN_SIGMA if self.mode == Mode.NOISY else 0)
+        if float(out[0] - sig[0]) < self.scm_lo or float(out[1] + sig[1]) > self.scm_hi:
+            raise InputRangeError(f"the PSF output spans {float(out[0]):.3f}..{float(out[1]):.3f} V, outside the "
+                                  f"SCM's calibrated input range {self.scm_lo:g}..{self.scm_hi:g} V with the "
+                                  "mismatch margin at this operating point")
+
+    @staticmethod
+    def check_weights(weights) -> np.ndarray:
+        w = np.asarray(weights)
+        if w.ndim != 3 or w.shape[1:] != (BLOCK, BLOCK):
+            raise InputRangeError(f"weights must have shape (n_ch, 4, 4), got {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(np.mod(w, 1) != 0) or np.abs(w).max() > MAX_WEIGHT:
+            raise InputRangeError("weights must be integers in -15..15 (5-bit sign-magnitude: sign + 4-bit "
+                                  "magnitude, the hardware range)")
+        return w.astype(np.int64)
+
+    def hardware_weights(self) -> np.ndarray:
+        """The integer Bayer kernels the hardware holds (n_ch, 4, 4), for ``LecaConfig(weights=...)``."""
+        return np.rint(self.weight.detach().clamp(-MAX_WEIGHT, MAX_WEIGHT).double().cpu().numpy()).astype(np.int64)
+
+    @property
+    def full_scale_v(self) -> torch.Tensor:
+        return torch.exp(self.log_full_scale if self.log_full_scale is not None else self.log_full_scale_fixed)
+
+    def leca_config(self, mode=None):
+        """The :class:`~circuitsim.sensor.leca.LecaConfig` of this layer (weights, q_bits, full scale, ...)."""
+        from circuitsim.sensor.leca import LecaConfig
+
+        return LecaConfig(weights=self.hardware_weights(), q_bits=self.q_bits, exposure_s=self.exposure_s,
+                          max_flux_per_s=self.max_flux_per_s, adc_full_scale_v=float(self.full_scale_v.detach()),
+                          mode=mode or self.mode)
+
+    # -- instance --------------------------------------------------------------------------------------
+    def resample_instance(self, raw_shape: tuple | None = None) -> HardwareInstance:
+        """Draw a new hardware instance from the layer's generator (for ``resample='epoch'``)."""
+        if raw_shape is None:
+            if self.instance is None:
+                raise InputRangeError("give raw_shape=(H, W) for the first instance (or run a forward)")
+            raw_shape = tuple(self.instance.prnu_z.shape)
+        dev = self.weight.device
+        gen_dev = self.generator.device if self.generator is not None else dev
+        inst = HardwareInstance.draw(raw_shape[1] // BLOCK, OUTPUTS_PER_PASS, raw_shape, self.generator,
+                                     self.weight.dtype, gen_dev)
+        self.instance = inst.to(device=dev)
+        return self.instance
+
+    def set_instance(self, instance: HardwareInstance) -> None:
+        self.instance = instance.to(device=self.weight.device, dtype=self.weight.dtype)
+
+    def _randn(self, shape, like: torch.Tensor) -> torch.Tensor:
+        gen_dev = self.generator.device if self.generator is not None else like.device
+        return torch.randn(shape, generator=self.generator, dtype=like.dtype, device=gen_dev).to(like.device)
+
+    # -- the chain -------------------------------------------------------------------------------------
+    def _raw(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.shape[1] == 3:  # RGB -> RGGB quads (the 2x2x3 kernel's raw equivalent)
+            n, _, h, w = x.shape
+            raw = x.new_empty((n, 2 * h, 2 * w))
+            raw[:, 0::2, 0::2] = x[:, 0]
+            raw[:, 0::2, 1::2] = x[:, 1]
+            raw[:, 1::2, 0::2] = x[:, 1]
+            raw[:, 1::2, 1::2] = x[:, 2]
+            x = raw
+        elif x.dim() == 4 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.dim() != 3 or x.shape[-1] % BLOCK or x.shape[-2] % BLOCK:
+            raise InputRangeError(f"input must be raw Bayer (N, H, W) or (N, 1, H, W) with sides divisible by 4, "
+                                  f"or RGB (N, 3, H/2, W/2), got {tuple(x.shape)}")
+        return x
+
+    def _pixel(self, raw: torch.Tensor, temporal: bool, inst: HardwareInstance | None) -> torch.Tensor:
+        """i-buffer voltage of every pixel (N, H, W), one readout. ``inst``: the pixel's fixed pattern (PRNU
+        gain, DSNU dark factor) and dark current apply; ``temporal``: shot and read noise are drawn."""
+        flux_e = raw * (self.max_flux_per_s * self.exposure_s * self.qe)  # expected photo-electrons
+        if inst is not None:
+            gain = 1.0 + self.prnu * inst.prnu_z
+            dark = (1.0 + self.dsnu * inst.dsnu_z).clamp(min=0.0)
+            flux_e = flux_e * gain + self.dark_e_per_s * self.exposure_s * dark
+        if temporal:
+            mu = flux_e.clamp(max=1e3 * self.fw)
+            n_e = (mu + mu.clamp(min=0).sqrt() * self._randn(mu.shape, mu)).clamp(0.0, self.fw)
+            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * n_e) + self.read_noise * self._randn(mu.shape, mu)
+        else:
+            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * flux_e.clamp(max=self.fw))
+        return (self.v_dark - dv).clamp(self.v_pix_lo, self.v_dark)
+
+    def _taps(self, v: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) -> (N, nby, nbx, 16), tap m = 4·row + column of each 4x4 block."""
+        n, h, w = v.shape
+        return v.reshape(n, h // BLOCK, BLOCK, w // BLOCK, BLOCK).permute(0, 1, 3, 2, 4).reshape(
+            n, h // BLOCK, w // BLOCK, MACS)
+
+    def _coefficients(self, wq: torch.Tensor):
+        """From the quantized weights (n_slots, 16): per buffer b (p, n) the linear coefficients on v_in
+        (n_slots, 16), the propagated factor P·recv (for noise) and P (for injection), the constants."""
+        mag = wq.abs()
+        neg = (wq < 0).detach()
+        cs = mag * self.c_unit
+        alpha = self.c_out / (self.c_out + cs)
+        beta = 1.0 - alpha
+        out = []
+        hard = self.mode != Mode.IDEAL
+        for b, recv in ((0, ~neg), (1, neg)):
+            a = torch.where(recv, alpha, torch.ones_like(alpha))
+            # P_m = prod_{j > m} a_j  (reverse cumulative product, exclusive)
+            rev = torch.flip(a, [-1])
+            excl = torch.cumprod(torch.cat([torch.ones_like(rev[:, :1]), rev[:, :-1]], -1), -1)
+            prop = torch.flip(excl, [-1])
+            total = prop[:, 0] * a[:, 0]
+            r = recv.to(alpha.dtype)
+            rho = self.rho[b] if hard else 0.0
+            c_b = torch.where(recv, alpha, torch.ones_like(alpha))
+            const = total * (self.v_cm + rho) + (prop * (r * beta * 2 * self.v_cm - rho * c_b)).sum(-1)
+            out.append((-(prop * r * beta), prop * r, prop, const))
+        return out
+
+    def _words(self, wq: torch.Tensor) -> torch.Tensor:
+        w = wq.detach().round().long()
+        return torch.where(w < 0, 16 - w, w)
+
+    def _chain(self, raw: torch.Tensor, temporal: bool, mismatch: bool, inst):
+        """Differential ADC input v_d (N, n_ch, nby, nbx) in V."""
+        dtype = self.weight.dtype
+        raw = raw.to(dtype)
+        n, h, w = raw.shape
+        nby, nbx = h // BLOCK, w // BLOCK
+        wq = round_ste(self.weight, MAX_WEIGHT).reshape(self.n_ch, MACS)
+        if self.n_slots > self.n_ch:  # unused slots of the last pass: weight 0
+            wq = torch.cat([wq, wq.new_zeros((self.n_slots - self.n_ch, MACS))])
+        words = self._words(wq)
+        (lin_p, pr_p, pp_p, c_p), (lin_n, pr_n, pp_n, c_n) = self._coefficients(wq)
+        hard = self.mode != Mode.IDEAL
+        G = self.G
+        # coefficient matrix on the basis [v_in (16), hats (16 x G)] for the 2 * n_slots outputs
+        cols = []
+        for lin, pp, inj in ((lin_p, pp_p, self.inj_p), (lin_n, pp_n, self.inj_n)):
+            if hard:
+                t = inj[:, words].to(dtype).permute(1, 2, 0)          # (slots, 16, G): T_b[g, w_km]
+                hat_coef = pp.unsqueeze(-1) * t
+            else:
+                hat_coef = lin.new_zeros((self.n_slots, MACS, G))
+            cols.append(torch.cat([lin, hat_coef.reshape(self.n_slots, MACS * G)], -1))  # (slots, 16(1+G))
+        coef = torch.cat(cols, 0).transpose(0, 1)  # (16(1+G), 2 slots)
+        const = torch.cat([c_p, c_n])
+        if mismatch:  # per PE column: σ(v_in, w)·z on the receiving buffer, propagated
+            sig = self.scm_sigma[:, words].to(dtype).permute(1, 2, 0)        # (slots, 16, G)
+            z = inst.z_scm[:, self._slot_pe]                                 # (nbx, slots, 16)
+            mm = []
+            for pr in (pr_p, pr_n):
+                c = (pr.unsqueeze(-1) * sig).unsqueeze(0) * z.unsqueeze(-1)   # (nbx, slots, 16, G)
+                mm.append(torch.cat([c.new_zeros((nbx, self.n_slots, MACS)), c.reshape(nbx, self.n_slots, MACS * G)], -1))
+            coef = coef.unsqueeze(0) + torch.cat(mm, 1).transpose(1, 2)     # (nbx, 16(1+G), 2 slots)
+        if temporal:
+            th = self.scm_thermal[words].to(dtype)
+            sd = torch.cat([(pr_p * th).pow(2).sum(-1).sqrt(), (pr_n * th).pow(2).sum(-1).sqrt()])  # (2 slots)
+        need_passes = self.passes if temporal else 1
+        outs = []
+        for p in range(need_passes):
+            v_pix = self._pixel(raw, temporal, inst if mismatch else None)
+            if self.mode == Mode.IDEAL:
+                vin = self.psf_line[0] + self.psf_line[1] * v_pix
+            else:
+                seg = self.psf.segment(v_pix)
+                vin = self.psf(v_pix, 0, seg)
+                if mismatch:
+                    z_col = inst.z_psf.reshape(1, 1, nbx * BLOCK)  # PE bx, column c -> raw column 4 bx + c
+                    vin = vin + self.psf(v_pix, 1, seg) * z_col
+                if temporal:
+                    vin = vin + self.psf_thermal * self._randn(vin.shape, vin)
+            taps = self._taps(vin)                                      # (N, nby, nbx, 16)
+            basis = torch.cat([taps, _hats(taps, self.hat_grid, self.hat_il, self.hat_ir, self.scm_lo, self.scm_hi).reshape(
+                n, nby, nbx, MACS * G)], -1)                            # (N, nby, nbx, 16(1+G))
+            if mismatch:
+                y = torch.einsum("nyxq,xqk->nyxk", basis, coef)
+            else:
+                y = basis @ coef
+            y = y + const
+            if temporal:
+                y = y + sd * self._randn(y.shape, y)
+            outs.append(y)
+        if need_passes == 1:
+            y = outs[0]
+        else:  # pass p's outputs are the slots 4p..4p+3 of each buffer
+            sel = []
+            for b in range(2):
+                for p in range(self.passes):
+                    lo = b * self.n_slots + p * OUTPUTS_PER_PASS
+                    sel.append(outs[p][..., lo: lo + OUTPUTS_PER_PASS])
+            y = torch.cat(sel, -1)
+        vp, vn = y[..., : self.n_slots], y[..., self.n_slots:]
+        if self.mode == Mode.IDEAL:
+            vd = self.fvf_gain * (vp - vn)
+        else:
+            sp, sn = self.fvf.segment(vp), self.fvf.segment(vn)
+            fp, fn = self.fvf(vp, 0, sp), self.fvf(vn, 0, sn)
+            if mismatch:
+                fp = fp + self.fvf(vp, 1, sp) * inst.z_fvf[:, self._slot_pe, 0]
+                fn = fn + self.fvf(vn, 1, sn) * inst.z_fvf[:, self._slot_pe, 1]
+            vd = fp - fn
+        return vd[..., : self.n_ch].permute(0, 3, 1, 2)
+
+    def _noise_plan(self, raw_shape):
+        noisy = self.mode == Mode.NOISY
+        temporal = noisy and (self.training or self.eval_temporal_noise)
+        inst = None
+        if noisy:
+            if self.instance is None or tuple(self.instance.prnu_z.shape) != tuple(raw_shape) or (
+                    self.training and self.resample == "batch"):
+                self.resample_instance(tuple(raw_shape))
+            inst = self.instance
+        return temporal, noisy, inst
+
+    def analog(self, x: torch.Tensor) -> torch.Tensor:
+        """Differential ADC input v_d (V), (N, n_ch, H/4, W/4)."""
+        raw = self._raw(x)
+        self.clipped_inputs += (raw < 0).sum()
+        raw = raw.clamp(min=0.0)
+        temporal, mismatch, inst = self._noise_plan(raw.shape[-2:])
+        return self._chain(raw, temporal, mismatch, inst)
+
+    def quantize(self, v_d: torch.Tensor) -> torch.Tensor:
+        """ADC codes (float) with a straight-through gradient to v_d and to the full scale."""
+        fs = self.full_scale_v.to(v_d.dtype)
+        u = (v_d + fs) * (self.levels / (2 * fs))
+        return _FloorSTE.apply(u, self.levels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.quantize(self.analog(x))
+
+    def extra_repr(self) -> str:
+        return (f"n_ch={self.n_ch}, q_bits={self.q_bits}, mode={self.mode}, passes={self.passes}, "
+                f"resample={self.resample}")

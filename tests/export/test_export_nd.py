@@ -1,0 +1,129 @@
+"""N-D export (format 3): every registered block exports, and each exported table is the block's own model
+evaluated through its public functions, on and between the grid points (independent source: the block
+modules and the frame simulators' loaders, not the exporter's tables).
+
+Bugs this catches: a block the export refuses or skips under --all; the SCM's MAC table transposed (word ×
+v_in), its σ taken on the wrong axis or resampled inexactly from the Monte Carlo grid, an index axis
+interpolated (word 3.5); the comparator's trip σ swapped with its width; the pixel's electrons table not the
+block's expected photon-transfer curve; SAR transition levels that are not where the converter's code
+changes; CLI errors with a traceback or without the block's name.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from circuitsim.blocks import block_names
+from circuitsim.errors import ArtifactError, InputRangeError
+from circuitsim.export import read_all, read_block, read_lut_file
+
+
+@pytest.fixture(scope="module")
+def all_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("all") / "luts.npz"
+    result = subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "--all", "--corner", "tt",
+                             "--out", str(path), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_every_registered_block_exports(all_file):
+    luts = read_all(all_file)
+    assert sorted(luts) == sorted(block_names())
+    for block, b in luts.items():
+        assert b.tables, block
+        for table in b.tables.values():
+            assert table.mean_values.shape == tuple(a.size for a in table.axes)
+            assert np.all(np.isfinite(table.mean_values)), (block, table.name)
+            if table.sigma_values is not None:
+                assert np.all(table.sigma_values >= 0), (block, table.name)
+
+
+def test_scm_mac_table_is_the_block(all_file):
+    from circuitsim.blocks import scm
+
+    lut = scm.load_lut()
+    t = read_lut_file(all_file, "scm")
+    assert t.name == "mac" and t.axis_names == ["v_in", "word"]
+    rng = np.random.default_rng(0)
+    v = rng.uniform(lut.x_v[0], lut.x_v[-1], 500)
+    w = rng.integers(0, 32, 500)
+    hard = scm.scm_mac(v, w, lut, scm.ScmParams(mode="hard"))
+    np.testing.assert_allclose(t.mean(v, w), hard, atol=1e-12)
+    # σ: the block's noisy mode without kT/C, same draws, is mean + σ·z
+    noisy = scm.scm_mac(v, w, lut, scm.ScmParams(mode="noisy", thermal_noise=False), np.random.default_rng(5))
+    z = np.random.default_rng(5).standard_normal(v.shape)
+    np.testing.assert_allclose(t.mean(v, w) + t.sigma(v, w) * z, noisy, atol=1e-12)
+    th = read_block(all_file, "scm").table("thermal_sigma")
+    np.testing.assert_allclose(th.mean(np.arange(32)), scm.thermal_sigma_v(np.arange(32), scm.ScmParams()), rtol=1e-12)
+    with pytest.raises(InputRangeError, match="word = 3.5 is not on its grid"):
+        t.mean(0.8, 3.5)
+
+
+def test_comparator_and_ternary_tables_are_the_block(all_file):
+    from circuitsim.blocks import comparator2t as c2t
+
+    lut = c2t.load_lut()
+    b = read_block(all_file, "comparator2t")
+    vb = np.linspace(lut.v_bias_v[0], lut.v_bias_v[-1], 41)
+    np.testing.assert_allclose(b.table("trip").mean(vb), c2t.trip_point_v(vb, lut), atol=1e-12)
+    # the exported σ is the offset the noisy comparator applies: a step at trip + σ·z
+    z = np.full(vb.shape, 1.0)
+    just_below = b.table("trip").mean(vb) + b.table("trip").sigma(vb) - 1e-6
+    noisy = c2t.comparator2t(just_below, vb, lut, c2t.Comparator2tParams(mode="noisy"), z_offset=z)
+    assert np.all(noisy == 0) and np.all(c2t.comparator2t(just_below + 2e-6, vb, lut,
+                                         c2t.Comparator2tParams(mode="noisy"), z_offset=z) == 1)
+    assert set(read_block(all_file, "ternary").tables) >= {"lo_trip", "hi_trip", "lo_width", "hi_width"}
+
+
+def test_pixel_electrons_table_is_the_photon_transfer(all_file):
+    from circuitsim.blocks import pixel_4t
+
+    lut, params = pixel_4t.load_lut(), pixel_4t.params_from_artifact()
+    t = read_lut_file(all_file, "pixel_4t", "electrons")
+    e = np.linspace(0, params.full_well_e, 65)  # on the grid: the block's expected PTC exactly
+    mean, var = pixel_4t.expected_ptc(e, lut, params)
+    np.testing.assert_allclose(t.mean(e), mean, atol=1e-12)
+    np.testing.assert_allclose(t.sigma(e), np.sqrt(var), rtol=1e-12)
+    # noise-free frame simulator's CDS output for the same electrons: the pixel with its noise off
+    flux = e[1:-1:7] / (params.quantum_efficiency * 1e-2)
+    from dataclasses import replace
+    quiet = replace(params, read_noise_v=0.0, dark_current_e_per_s=0.0, c_fd_f=1e3)  # kT/C cancels in CDS anyway
+    sim = np.mean([pixel_4t.pixel_4t(np.full(4000, f), 1e-2, lut, quiet, np.random.default_rng(1)) for f in flux[:1]])
+    assert sim == pytest.approx(t.mean(flux[0] * quiet.quantum_efficiency * 1e-2), abs=3e-4)
+
+
+def test_sar_transitions_are_where_the_code_changes(all_file):
+    from circuitsim.blocks import sar_adc
+
+    t = read_lut_file(all_file, "sar_adc_4b")
+    params = sar_adc.calibrated_params(4)
+    quiet = sar_adc.SarAdcParams(**{**params.__dict__, "noise_v": 0.0, "ktc_noise": False}) \
+        if hasattr(params, "__dict__") else params
+    edges = t.mean(np.arange(1, 16))
+    lsb = read_block(all_file, "sar_adc_4b").scalar("lsb_V")
+    step = lsb / 64
+    below, _ = sar_adc.convert(edges - 1.5 * step, quiet)
+    at, _ = sar_adc.convert(edges + 0.01 * step, quiet)
+    assert np.all(at == np.arange(1, 16)) and np.all(below == np.arange(0, 15))
+    assert np.all(np.abs(np.diff(edges) - lsb) < 0.3 * lsb), "a calibrated 4-bit converter is near uniform"
+    assert np.all((t.sigma_values > 0.5 * params.offset_sigma_v) & (t.sigma_values < 3 * params.offset_sigma_v))
+
+
+def test_refusals_name_the_block(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "psf", "sarr", "--out",
+                        str(tmp_path / "x.npz")], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown block 'sarr'" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "psf", "--corner", "zz", "--out",
+                        str(tmp_path / "x.npz")], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    path = tmp_path / "psf.npz"
+    subprocess.run([sys.executable, "-m", "circuitsim.cli", "export", "psf", "--out", str(path)], check=True,
+                   capture_output=True)
+    with pytest.raises(ArtifactError, match="psf exported no table 'mac'; it has transfer"):
+        read_lut_file(path, "psf", "mac")
+    with pytest.raises(ArtifactError, match="psf/transfer has no sigma|no scalar"):
+        read_block(path, "psf").scalar("nope")

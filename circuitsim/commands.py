@@ -168,7 +168,8 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
     from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
     
     if mode not in ("hard", "noisy"):
-        raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r}")
+        raise InputRangeError(f"the SNN path has modes hard and noisy, got {mode!r} (the in-pixel convolution "
+                              "has no ideal transfer); use --mode hard or --mode noisy")
     seed = check_seed(seed)
     out = check_writable_dir(out)
     cfg = default_snn_config(channels, seed, mode, point=point)

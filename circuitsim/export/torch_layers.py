@@ -131,6 +131,19 @@ def _hats(v: torch.Tensor, grid, il, ir, lo: float, hi: float) -> torch.Tensor:
     return torch.minimum(left, right).clamp(min=0.0)
 
 
+def _hats_uniform(v: torch.Tensor, lo: float, inv_step: float, n: int) -> torch.Tensor:
+    """:func:`_hats` on a uniform grid of ``n`` points from ``lo`` (step 1/``inv_step``): the two non-zero
+    hats (1 − t at the segment's left point, t at its right) scattered into zeros — the same numbers, a
+    fraction of the elementwise work (the dense form touches all n hats of every input several times)."""
+    u = ((v - lo) * inv_step).clamp(0.0, n - 1.0)
+    i = u.detach().floor().clamp(max=n - 2)
+    t = (u - i).unsqueeze(-1)
+    i = i.long().unsqueeze(-1)
+    out = v.new_zeros(v.shape + (n,))
+    out.scatter_(-1, i, 1.0 - t)
+    return out.scatter_(-1, i + 1, t)
+
+
 class _FloorSTE(torch.autograd.Function):
     """clip(floor(u), 0, levels − 1) forward; gradient 1 for u in [0, levels], else 0."""
 
@@ -259,6 +272,9 @@ class LecaEncoder(torch.nn.Module):
         self.register_buffer("hat_ir", torch.as_tensor(ir, dtype=dtype))
         self.G = grid.size
         self.scm_lo, self.scm_hi = float(grid[0]), float(grid[-1])
+        d = np.diff(grid)
+        self.hat_uniform = bool(np.allclose(d, d[0], rtol=1e-9, atol=0.0))
+        self.hat_inv_step = float((grid.size - 1) / (grid[-1] - grid[0]))
         self.register_buffer("inj_p", torch.as_tensor(scm.table("injection_p").mean_values, dtype=torch.float64))
         self.register_buffer("inj_n", torch.as_tensor(scm.table("injection_n").mean_values, dtype=torch.float64))
         self.register_buffer("scm_sigma", torch.as_tensor(mac.sigma_values, dtype=torch.float64))
@@ -279,6 +295,7 @@ class LecaEncoder(torch.nn.Module):
             self.register_buffer("log_full_scale_fixed", log_fs)
         self.register_buffer("clipped_inputs", torch.zeros((), dtype=torch.int64))
         self.instance: HardwareInstance | None = None
+        self._core = self._chain  # torch.compile(self._chain) after .compile()
 
     # -- checks and conversions ------------------------------------------------------------------------
     def _check_interface(self):
@@ -343,6 +360,22 @@ class LecaEncoder(torch.nn.Module):
         gen_dev = self.generator.device if self.generator is not None else like.device
         return torch.randn(shape, generator=self.generator, dtype=like.dtype, device=gen_dev).to(like.device)
 
+    def draw_temporal_noise(self, raw: torch.Tensor):
+        """Standard normals of one call's temporal noise, drawn from the layer's generator: ``z_pix``
+        (passes, 3, N, H, W) — photon/dark shot, read noise, PSF kT/C per pixel and readout — and ``z_out``
+        (passes, N, H/4, W/4, 2·slots) — the SCM's propagated kT/C per o-buffer. Drawn outside
+        :meth:`_chain` so that a compiled chain (:meth:`compile`) has no graph break."""
+        n, h, w = raw.shape
+        like = self.weight
+        return (self._randn((self.passes, 3, n, h, w), like),
+                self._randn((self.passes, n, h // BLOCK, w // BLOCK, 2 * self.n_slots), like))
+
+    def compile(self, **kwargs) -> "LecaEncoder":
+        """Compile the deterministic chain with ``torch.compile`` (noise is drawn eagerly from the layer's
+        generator and passed in, so the compiled graph has no break). Returns self."""
+        self._core = torch.compile(self._chain, **kwargs)
+        return self
+
     # -- the chain -------------------------------------------------------------------------------------
     def _raw(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4 and x.shape[1] == 3:  # RGB -> RGGB quads (the 2x2x3 kernel's raw equivalent)
@@ -360,18 +393,19 @@ class LecaEncoder(torch.nn.Module):
                                   f"or RGB (N, 3, H/2, W/2), got {tuple(x.shape)}")
         return x
 
-    def _pixel(self, raw: torch.Tensor, temporal: bool, inst: HardwareInstance | None) -> torch.Tensor:
+    def _pixel(self, raw: torch.Tensor, inst: HardwareInstance | None, z_shot=None, z_read=None) -> torch.Tensor:
         """i-buffer voltage of every pixel (N, H, W), one readout. ``inst``: the pixel's fixed pattern (PRNU
-        gain, DSNU dark factor) and dark current apply; ``temporal``: shot and read noise are drawn."""
+        gain, DSNU dark factor) and dark current apply; ``z_shot``, ``z_read`` (standard normals): shot and
+        read noise."""
         flux_e = raw * (self.max_flux_per_s * self.exposure_s * self.qe)  # expected photo-electrons
         if inst is not None:
             gain = 1.0 + self.prnu * inst.prnu_z
             dark = (1.0 + self.dsnu * inst.dsnu_z).clamp(min=0.0)
             flux_e = flux_e * gain + self.dark_e_per_s * self.exposure_s * dark
-        if temporal:
+        if z_shot is not None:
             mu = flux_e.clamp(max=1e3 * self.fw)
-            n_e = (mu + mu.clamp(min=0).sqrt() * self._randn(mu.shape, mu)).clamp(0.0, self.fw)
-            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * n_e) + self.read_noise * self._randn(mu.shape, mu)
+            n_e = (mu + mu.clamp(min=0).sqrt() * z_shot).clamp(0.0, self.fw)
+            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * n_e) + self.read_noise * z_read
         else:
             dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * flux_e.clamp(max=self.fw))
         return (self.v_dark - dv).clamp(self.v_pix_lo, self.v_dark)
@@ -410,8 +444,11 @@ class LecaEncoder(torch.nn.Module):
         w = wq.detach().round().long()
         return torch.where(w < 0, 16 - w, w)
 
-    def _chain(self, raw: torch.Tensor, temporal: bool, mismatch: bool, inst):
-        """Differential ADC input v_d (N, n_ch, nby, nbx) in V."""
+    def _chain(self, raw: torch.Tensor, mismatch: bool, inst, noise=None):
+        """Differential ADC input v_d (N, n_ch, nby, nbx) in V. ``noise``: None or
+        :meth:`draw_temporal_noise`'s standard normals (temporal noise on). No host syncs, no random draws
+        (compilable)."""
+        temporal = noise is not None
         dtype = self.weight.dtype
         raw = raw.to(dtype)
         n, h, w = raw.shape
@@ -423,7 +460,8 @@ class LecaEncoder(torch.nn.Module):
         (lin_p, pr_p, pp_p, c_p), (lin_n, pr_n, pp_n, c_n) = self._coefficients(wq)
         hard = self.mode != Mode.IDEAL
         G = self.G
-        # coefficient matrix on the basis [v_in (16), hats (16 x G)] for the 2 * n_slots outputs
+        # coefficients on the basis v_in (16) and hats (16 x G) for the 2 * n_slots outputs
+        lin_coef = torch.cat([lin_p, lin_n], 0).transpose(0, 1)              # (16, 2 slots)
         cols = []
         for lin, pp, inj in ((lin_p, pp_p, self.inj_p), (lin_n, pp_n, self.inj_n)):
             if hard:
@@ -431,8 +469,8 @@ class LecaEncoder(torch.nn.Module):
                 hat_coef = pp.unsqueeze(-1) * t
             else:
                 hat_coef = lin.new_zeros((self.n_slots, MACS, G))
-            cols.append(torch.cat([lin, hat_coef.reshape(self.n_slots, MACS * G)], -1))  # (slots, 16(1+G))
-        coef = torch.cat(cols, 0).transpose(0, 1)  # (16(1+G), 2 slots)
+            cols.append(hat_coef.reshape(self.n_slots, MACS * G))              # (slots, 16 G)
+        coef = torch.cat(cols, 0).transpose(0, 1)  # (16 G, 2 slots)
         const = torch.cat([c_p, c_n])
         if mismatch:  # per PE column: σ(v_in, w)·z on the receiving buffer, propagated
             sig = self.scm_sigma[:, words].to(dtype).permute(1, 2, 0)        # (slots, 16, G)
@@ -440,15 +478,16 @@ class LecaEncoder(torch.nn.Module):
             mm = []
             for pr in (pr_p, pr_n):
                 c = (pr.unsqueeze(-1) * sig).unsqueeze(0) * z.unsqueeze(-1)   # (nbx, slots, 16, G)
-                mm.append(torch.cat([c.new_zeros((nbx, self.n_slots, MACS)), c.reshape(nbx, self.n_slots, MACS * G)], -1))
-            coef = coef.unsqueeze(0) + torch.cat(mm, 1).transpose(1, 2)     # (nbx, 16(1+G), 2 slots)
+                mm.append(c.reshape(nbx, self.n_slots, MACS * G))
+            coef = coef.unsqueeze(0) + torch.cat(mm, 1).transpose(1, 2)     # (nbx, 16 G, 2 slots)
         if temporal:
             th = self.scm_thermal[words].to(dtype)
             sd = torch.cat([(pr_p * th).pow(2).sum(-1).sqrt(), (pr_n * th).pow(2).sum(-1).sqrt()])  # (2 slots)
         need_passes = self.passes if temporal else 1
         outs = []
         for p in range(need_passes):
-            v_pix = self._pixel(raw, temporal, inst if mismatch else None)
+            zp = noise[0][p] if temporal else (None, None, None)
+            v_pix = self._pixel(raw, inst if mismatch else None, zp[0], zp[1])
             if self.mode == Mode.IDEAL:
                 vin = self.psf_line[0] + self.psf_line[1] * v_pix
             else:
@@ -458,17 +497,20 @@ class LecaEncoder(torch.nn.Module):
                     z_col = inst.z_psf.reshape(1, 1, nbx * BLOCK)  # PE bx, column c -> raw column 4 bx + c
                     vin = vin + self.psf(v_pix, 1, seg) * z_col
                 if temporal:
-                    vin = vin + self.psf_thermal * self._randn(vin.shape, vin)
+                    vin = vin + self.psf_thermal * zp[2]
             taps = self._taps(vin)                                      # (N, nby, nbx, 16)
-            basis = torch.cat([taps, _hats(taps, self.hat_grid, self.hat_il, self.hat_ir, self.scm_lo, self.scm_hi).reshape(
-                n, nby, nbx, MACS * G)], -1)                            # (N, nby, nbx, 16(1+G))
-            if mismatch:
-                y = torch.einsum("nyxq,xqk->nyxk", basis, coef)
+            if self.hat_uniform:
+                hats = _hats_uniform(taps, self.scm_lo, self.hat_inv_step, G)
             else:
-                y = basis @ coef
-            y = y + const
+                hats = _hats(taps, self.hat_grid, self.hat_il, self.hat_ir, self.scm_lo, self.scm_hi)
+            hats = hats.reshape(n, nby, nbx, MACS * G)                  # (N, nby, nbx, 16 G)
+            if mismatch:
+                y = torch.einsum("nyxq,xqk->nyxk", hats, coef)
+            else:
+                y = hats @ coef
+            y = y + (taps @ lin_coef + const)
             if temporal:
-                y = y + sd * self._randn(y.shape, y)
+                y = y + sd * noise[1][p]
             outs.append(y)
         if need_passes == 1:
             y = outs[0]
@@ -492,6 +534,7 @@ class LecaEncoder(torch.nn.Module):
         return vd[..., : self.n_ch].permute(0, 3, 1, 2)
 
     def _noise_plan(self, raw_shape):
+        """(temporal, mismatch, instance) of this call; draws a new instance when ``resample='batch'``."""
         noisy = self.mode == Mode.NOISY
         temporal = noisy and (self.training or self.eval_temporal_noise)
         inst = None
@@ -508,7 +551,8 @@ class LecaEncoder(torch.nn.Module):
         self.clipped_inputs += (raw < 0).sum()
         raw = raw.clamp(min=0.0)
         temporal, mismatch, inst = self._noise_plan(raw.shape[-2:])
-        return self._chain(raw, temporal, mismatch, inst)
+        noise = self.draw_temporal_noise(raw) if temporal else None
+        return self._core(raw, mismatch, inst, noise)
 
     def quantize(self, v_d: torch.Tensor) -> torch.Tensor:
         """ADC codes (float) with a straight-through gradient to v_d and to the full scale."""

@@ -56,10 +56,13 @@ MAX_CHANNELS = 64
 
 def check_channels(n_ch) -> int:
     """``n_ch`` as an int in 1..MAX_CHANNELS, else :class:`InputRangeError` saying what to do."""
-    if isinstance(n_ch, bool) or not isinstance(n_ch, (int, np.integer)) or not 1 <= n_ch <= MAX_CHANNELS:
-        raise InputRangeError(f"N_ch must be an integer in 1..{MAX_CHANNELS} for a simulated LeCA frame "
-                              f"(16 passes of repetitive readout, ~3 MB and ~0.15 s per channel), got {n_ch!r}; "
-                              "price larger N_ch with 'circuitsim report' or 'circuitsim sweep'")
+    if isinstance(n_ch, bool) or not isinstance(n_ch, (int, np.integer)) or n_ch < 1:
+        raise InputRangeError(f"N_ch must be an integer >= 1 (output channels), got {n_ch!r}")
+    if n_ch > MAX_CHANNELS:
+        raise InputRangeError(f"N_ch = {n_ch} is above the {MAX_CHANNELS} channels a simulated LeCA frame may have "
+                              "(16 passes of repetitive readout; ~3 MB and ~0.15 s per channel); simulate at most "
+                              f"{MAX_CHANNELS}, or price larger N_ch without simulating: circuitsim sweep leca-4x4 "
+                              "--param N_ch=...")
     return int(n_ch)
 
 

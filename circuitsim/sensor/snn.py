@@ -42,10 +42,12 @@ MAX_CHANNELS = 64
 
 def check_channels(c_out) -> int:
     """``c_out`` as an int in 1..MAX_CHANNELS, else :class:`InputRangeError` saying what to do."""
-    if isinstance(c_out, bool) or not isinstance(c_out, (int, np.integer)) or not 1 <= c_out <= MAX_CHANNELS:
-        raise InputRangeError(f"--channels must be an integer in 1..{MAX_CHANNELS} for a simulated SNN frame "
-                              f"(VGG-11's first layer has 64; ~0.4 s per channel), got {c_out!r}; price other "
-                              "channel counts with 'circuitsim report snn' or 'circuitsim sweep snn --param N_ch=...'")
+    if isinstance(c_out, bool) or not isinstance(c_out, (int, np.integer)) or c_out < 1:
+        raise InputRangeError(f"--channels (output channels) must be an integer >= 1, got {c_out!r}")
+    if c_out > MAX_CHANNELS:
+        raise InputRangeError(f"--channels {c_out} is above the {MAX_CHANNELS} channels a simulated SNN frame may "
+                              "have (the width of VGG-11's first layer; ~0.4 s per channel); simulate at most "
+                              f"{MAX_CHANNELS}, or price more without simulating: circuitsim sweep snn --param N_ch=...")
     return int(c_out)
 
 

@@ -109,3 +109,51 @@ def test_import_accounting_does_not_import_matplotlib():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("params", [{"Q_bit": [4.0]}, {"link_lanes": [1.0, 2.0, 4.0]}, {"N_ch": [4.0]}])
+def test_sweep_where_a_timing_group_stays_constant(params):
+    """Issue 13 item 1: sweeping Q_bit (or link_lanes) alone leaves the array group a scalar while the link
+    group is an array; np.maximum.reduce over the two raised ValueError."""
+    frame = sweep("leca-4x4", {k: np.array(v) for k, v in params.items()})
+    assert len(frame) == len(next(iter(params.values())))
+    one = evaluate("leca-4x4")
+    assert frame["frame_rate_hz"].to_numpy() == pytest.approx(one.frame_rate_hz)  # the array bounds the frame
+    assert frame["energy_per_frame_J"].to_numpy() == pytest.approx(one.energy_per_frame_J)
+
+
+def test_sweep_cli_single_value(tmp_path):
+    for spec in ("Q_bit=4", "link_lanes=1,2,4"):
+        result = CliRunner().invoke(main, ["sweep", "leca-4x4", "--param", spec, "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert "1 on the energy / compression-ratio Pareto front" in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1..inf", "must be finite"), ("-inf..1", "must be finite"), ("1..nan", "must be finite"),
+    ("1..2:inf", "must be finite"), ("1,inf", "every value must be a finite number"),
+    ("1..1e12", "above the limit of 1,000,000 points"), ("0..1:1e-9", "above the limit"),
+])
+def test_parse_values_refuses_ranges_that_cannot_be_built(text, message):
+    from circuitsim.errors import CircuitsimError
+
+    with pytest.raises(CircuitsimError, match=message):
+        parse_values(text, "N_ch")
+
+
+def test_grid_limit_names_the_factors():
+    from circuitsim.accounting.sweep import grid
+    from circuitsim.errors import CircuitsimError
+
+    with pytest.raises(CircuitsimError, match=r"N_ch \(2,000\) x Q_bit \(1,000\) has 2,000,000 points.*fewer values"):
+        grid({"N_ch": np.arange(2000.0), "Q_bit": np.arange(1000.0)})
+    many = {f"p{i}": np.arange(100.0) for i in range(12)}   # 1e24 points: int64 product would overflow
+    with pytest.raises(CircuitsimError, match="above the limit"):
+        grid(many)
+
+
+def test_sweep_without_a_valid_point_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["sweep", "leca-4x4", "--param", "N_ch=5..7", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "none of the 3 points meets the architecture's constraints" in result.output
+    assert "multiple of 4" in result.output

@@ -1,9 +1,11 @@
-"""Throughput of the vectorised design-space sweep (goal: >= 1e4 points/s).
+"""Throughput of the vectorised design-space sweep (goal: >= 1e6 points/s, static and leakage terms included).
 
     python benchmarks/accounting_sweep.py [--points-per-axis 40]
 
 Sweeps leca-4x4 over N_ch x Q_bit x t_row_readout_s x link_rate_bps_per_lane (a full factorial grid),
-once to warm up and once timed, and prints points per second measured in that one timed run.
+once to warm up and once timed, and prints points per second measured in that one timed run. Every point
+carries the dynamic lines and the static terms (pixel column load per row slot, PSF/FVF bias during their
+stages, link lanes in HS mode for the link time).
 """
 
 from __future__ import annotations

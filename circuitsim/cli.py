@@ -131,18 +131,23 @@ def spice_run(netlist, corner, temp, mismatch, seed, vdd, rows, csv_path, as_jso
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Artifact root (default calibration/).")
 @click.option("--cache", type=click.Path(file_okay=False), default=None, help="Task cache (resume) directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--static-only", is_flag=True,
+              help="Only measure static power and leakage (DC operating points) and add them to the existing "
+                   "artifacts; their models are re-fitted from their own SPICE data and must come out identical.")
 @_technology_option
-def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, technology):
+def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, static_only, technology):
     """Run SPICE for BLOCKS at every corner and temperature and write artifacts (resumable)."""
     from circuitsim.blocks import expand_names, get_spec
     from circuitsim.calibration.runner import calibrate as run
-    from circuitsim.calibration.runner import make_plan
+    from circuitsim.calibration.runner import calibrate_static, make_plan
     from circuitsim.config import default_cache_dir
     from circuitsim.technology import load_technology
 
     specs = [get_spec(b) for b in expand_names(blocks)]
     tech = load_technology(technology)
     plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
+    if static_only:
+        run = calibrate_static
     written = run(specs, tech, plan, out_dir=Path(out) if out else _default_calibration_dir(),
                   cache_dir=Path(cache) if cache else default_cache_dir(), workers=workers, scheduler=scheduler,
                   progress=not quiet)
@@ -269,8 +274,12 @@ def demo(out, technology):
 # -- report / sweep (accounting) ---------------------------------------------------------------------
 _accounting_technology = click.option(
     "--technology", default="literature", show_default=True,
-    help="Budgets: 'literature' (cited tables only) or a technology (sky130) whose calibration artifacts "
-         "replace the literature line by line where they exist.")
+    help="Budgets: 'literature' (cited tables only) or a technology (sky130, or the path of a technology "
+         "YAML file) whose calibration artifacts replace the literature line by line where they exist.")
+_energy_table_option = click.option(
+    "--energy-table", "energy_table", type=click.Path(dir_okay=False), default=None,
+    help="Your own energy table (YAML, schema circuitsim.energy_table/1), merged over the default: its "
+         "components and actions replace those of the same name.")
 
 
 def _accounting_point(technology: str, corner: str, temp: float | None):
@@ -297,18 +306,23 @@ def _accounting_point(technology: str, corner: str, temp: float | None):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (SI units in the keys).")
 @click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
               help="Artifact root (default: the committed calibration/).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Set a parameter or the operating point (frame_rate_hz, exposure_s, row_time_s) of every "
+                   "architecture, SI units (repeatable), e.g. --set frame_rate_hz=30.")
+@_energy_table_option
 @_corner_option
 @_temp_option
 @_accounting_technology
-def report(architectures, list_only, out, as_json, root, corner, temp, technology):
-    """Energy per frame / per second by component, frame rate, bandwidth and compression ratio of
-    ARCHITECTURES (shipped names or YAML paths), side by side; calibrated budgets at --corner/--temp."""
+def report(architectures, list_only, out, as_json, root, sets, energy_table, corner, temp, technology):
+    """Energy per frame (dynamic / static / leakage) and per second by component, frame rate, bandwidth and
+    compression ratio of ARCHITECTURES (shipped names or YAML paths), side by side; calibrated budgets at
+    --corner/--temp."""
     from circuitsim.commands import report_command
 
     point = _accounting_point(technology, corner, temp)
     click.echo(report_command(architectures, technology, Path(out) if out else None, as_json, list_only,
                               Path(root) if root else None, command=" ".join(["circuitsim", *sys.argv[1:]]),
-                              point=point))
+                              point=point, sets=sets, energy_table=Path(energy_table) if energy_table else None))
 
 
 @main.command("sweep")
@@ -319,15 +333,21 @@ def report(architectures, list_only, out, as_json, root, corner, temp, technolog
               help="Where the CSV and the Pareto plot go.")
 @click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
               help="Artifact root (default: the committed calibration/).")
+@click.option("--x", "x_column", default="energy_per_frame_J", show_default=True,
+              help="Sweep column on the Pareto plot's x axis (lower is better, except compression_ratio, frame_rate_hz).")
+@click.option("--y", "y_column", default="compression_ratio", show_default=True,
+              help="Sweep column on the Pareto plot's y axis.")
+@_energy_table_option
 @_corner_option
 @_temp_option
 @_accounting_technology
-def sweep_cmd(architecture, params, out, root, corner, temp, technology):
+def sweep_cmd(architecture, params, out, root, x_column, y_column, energy_table, corner, temp, technology):
     """Design-space sweep of ARCHITECTURE over every combination of --param values (vectorised) -> CSV + Pareto plot."""
     from circuitsim.commands import sweep_command
 
     point = _accounting_point(technology, corner, temp)
-    click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None, point=point))
+    click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None, point=point,
+                             energy_table=Path(energy_table) if energy_table else None, x=x_column, y=y_column))
 
 
 if __name__ == "__main__":

@@ -190,10 +190,29 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
         f"frames/s at {point} (snn architecture with N_ch={channels}; {evaluation.technology} budgets where calibrated)",
         f"  wrote {out / 'snn_frame.npz'} and {png}",
     ])
+def parse_sets(specs) -> dict:
+    """``["frame_rate_hz=30", "rows=1080"]`` -> ``{"frame_rate_hz": 30.0, "rows": 1080.0}`` (``--set``)."""
+    out = {}
+    for spec in specs or ():
+        name, sep, value = str(spec).partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not name or number is None or not np.isfinite(number):
+            raise CircuitsimError(f"--set {spec!r}: expected NAME=VALUE with a finite number in SI units, e.g. "
+                                  "--set frame_rate_hz=30 or --set rows=1080")
+        out[name] = number
+    return out
+
+
 def report_command(names, technology: str = "literature", out: Path | None = None, as_json: bool = False,
                    list_only: bool = False, calibration_root: Path | None = None, command: str = "",
-                   point=None) -> str:
-    """What ``circuitsim report`` prints (and writes to ``out`` when given); calibrated budgets at ``point``."""
+                   point=None, sets=(), energy_table: Path | None = None) -> str:
+    """What ``circuitsim report`` prints (and writes to ``out`` when given); calibrated budgets at ``point``
+    (whose technology names the artifacts, also when ``technology`` was a path), ``sets`` (``--set``)
+    applied to every architecture, ``energy_table`` merged over the default table."""
     from circuitsim.accounting import list_architectures
     from circuitsim.reports.energy import (
         evaluate_all,
@@ -207,9 +226,12 @@ def report_command(names, technology: str = "literature", out: Path | None = Non
     if not names:
         raise CircuitsimError("report: name at least one architecture (or --list); shipped: "
                               + ", ".join(list_architectures()))
+    overrides = parse_sets(sets)
     if out:
         check_writable_dir(out)
-    evaluations = evaluate_all(names, technology, calibration_root, point)
+    if point is not None:
+        technology = point.technology
+    evaluations = evaluate_all(names, technology, calibration_root, point, overrides, energy_table)
     written = write_report(evaluations, out, command or "circuitsim report") if out else []
     if as_json:
         return json.dumps(json_record(evaluations), indent=2)
@@ -217,14 +239,22 @@ def report_command(names, technology: str = "literature", out: Path | None = Non
 
 
 def sweep_command(arch: str, param_specs, technology: str = "literature", out: Path | None = None,
-                  calibration_root: Path | None = None, point: OperatingPoint | None = None) -> str:
-    """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + Pareto PNG under ``out``."""
+                  calibration_root: Path | None = None, point: OperatingPoint | None = None,
+                  energy_table: Path | None = None, x: str = "energy_per_frame_J",
+                  y: str = "compression_ratio") -> str:
+    """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + a Pareto PNG over the
+    columns ``x`` and ``y`` under ``out``."""
     from circuitsim.accounting.sweep import parse_param, sweep
+    from circuitsim.accounting.tables import BudgetResolver, merged_table
 
     params = dict(parse_param(spec) for spec in param_specs)
     if out:
         check_writable_dir(out)
-    frame = sweep(arch, params, technology, calibration_root=calibration_root, point=point)
+    if point is not None:
+        technology = point.technology
+    table = merged_table(Path(energy_table)) if energy_table else None
+    resolver = BudgetResolver(technology, calibration_root, table=table, point=point)
+    frame = sweep(arch, params, technology, resolver=resolver)
     name = frame.attrs["architecture"]
     if not frame["valid"].any():
         raise CircuitsimError(f"sweep {name}: none of the {len(frame):,} points meets the architecture's "
@@ -241,7 +271,7 @@ def sweep_command(arch: str, param_specs, technology: str = "literature", out: P
         csv = out / f"sweep_{name}.csv"
         try:
             frame.to_csv(csv, index=False)
-            png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png")
+            png = plot_sweep_pareto(frame, list(params), out / f"sweep_{name}_pareto.png", x=x, y=y, arch=arch)
         except OSError as exc:
             from circuitsim.errors import ArtifactError
 

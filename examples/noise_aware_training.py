@@ -31,7 +31,7 @@ import torch
 
 N_CH, Q_BITS = 8, 2
 # the scene: exposure and the flux at image value 1 (LecaConfig's); the ADC full scale starts here and trains
-SCENE = dict(exposure_s=10e-3, max_flux_per_s=5e5, adc_full_scale_v=0.1)
+SCENE = {"exposure_s": 10e-3, "max_flux_per_s": 5e5, "adc_full_scale_v": 0.1}
 
 
 def load_digits_bayer(n: int | None = None):

@@ -3,14 +3,23 @@ frame rate (with the stage that bounds it), bits per frame / per second and comp
 
 Equations (SI units throughout):
 
-* line energy per frame      E_line = count * E_action                                   [J]
-  (E_action of a converter at its resolution N = the component's resolution_bits, e.g. the SAR ADC's
-  conversion: calibrated sar_adc_<N>b, else the literature formula of N; a grid over N gets one line per N)
-* leakage line per frame     E_leak = instances * leakage_W * T_period                   [J]
 * frame time                 T_frame = max over groups g of sum over stages s in g of t_s  [s]
   (stages in a group run one after another; groups run concurrently, e.g. array readout and link)
-* frame rate                 f = timing.frame_rate_hz if given (must be <= 1 / T_frame), else 1 / T_frame  [Hz]
-* energy per second          P = f * sum of E_line                                       [W = J/s]
+* frame rate                 f = operating.frame_rate_hz (or --set), 0 < f <= f_max = 1 / T_frame;
+                             default f_max                                                [Hz]
+* frame period               T = 1 / f; exposure t_exp in (0, T] (default T)             [s]
+* energy per frame           E = E_dyn + E_static + E_leak, per component:
+  - dynamic line             E_dyn = count * E_action * (V / V_ref)^2                     [J]
+    (E_action of a converter at its resolution N = the component's resolution_bits, e.g. the SAR ADC's
+    conversion: calibrated sar_adc_<N>b, else the literature formula of N; a grid over N gets one line per N)
+  - static line              E_static = instances * P_static * (V / V_ref) * max(T_on - T_act, 0)  [J]
+  - leakage line             E_leak = instances * P_leak * (V / V_ref) * (T - T_on)       [J]
+  where, per instance, T_act = sum over actions of count * latency_s / instances (the action windows,
+  whose supply energy - bias included - is already in E_action) and T_on follows the component's power
+  policy: always_on T_on = T (no leakage term); stage T_on = the named stages' time or on_time_s;
+  gated T_on = T_act (no static term). V is the component's supply_v, V_ref its budget's vdd_v
+  (dynamic ~ C V^2, static and leakage ~ I V with the currents held).
+* energy per second          P = f * E                                                    [W = J/s]
 * bandwidth                  B = f * bits_per_frame                                      [bit/s]
 * compression ratio          CR = reference_bits_per_frame / bits_per_frame              [-]
 
@@ -27,11 +36,12 @@ import numpy as np
 import yaml
 
 from circuitsim.accounting.schema import (
+    OPERATING_KEYS,
     Architecture,
     ArchitectureError,
     parse_architecture,
 )
-from circuitsim.accounting.tables import Budget, BudgetResolver
+from circuitsim.accounting.tables import Budget, BudgetResolver, PowerBudget
 from circuitsim.errors import CircuitsimError
 from circuitsim.store import OperatingPoint
 
@@ -72,15 +82,35 @@ def _load_path(path: Path, _mtime_ns: int) -> Architecture:
     return parse_architecture(data, path)
 
 
+#: The three terms of a frame's energy (a line's ``term``).
+TERMS = ("dynamic", "static", "leakage")
+
+
 @dataclass(frozen=True)
 class Line:
-    """One report line with its resolved budget."""
+    """One report line with its resolved budget: energy per frame = count * unit_J.
+
+    dynamic: ``count`` actions per frame, ``unit_J`` J per action (supply-scaled); static / leakage:
+    ``count`` instances, ``unit_J`` J per instance per frame = ``power_W`` (per instance, supply-scaled) *
+    ``time_s`` (per instance per frame)."""
 
     component: str
     action: str
-    budget: Budget
-    count: object          # float or array: actions per frame (or J of leakage when is_leakage)
-    is_leakage: bool = False
+    budget: Budget | PowerBudget
+    count: object          # float or array
+    unit_J: object = None  # None: the budget's energy_J
+    term: str = "dynamic"
+    power_W: object = None
+    time_s: object = None
+
+    @property
+    def is_leakage(self) -> bool:
+        """True for the time-proportional lines (static or leakage)."""
+        return self.term != "dynamic"
+
+    @property
+    def energy_per_unit_J(self):
+        return self.budget.energy_J if self.unit_J is None else self.unit_J
 
 
 def resolution_groups(comp, symbols: dict) -> list:
@@ -123,37 +153,67 @@ def check_resolution(arch: Architecture, comp, symbols: dict) -> None:
 
 
 def resolve_budgets(arch: Architecture, resolver: BudgetResolver, symbols: dict) -> dict:
-    """``{(block, table_action, bits): Budget}`` for every action the architecture uses at each resolution
-    it takes in ``symbols`` (``bits`` None without ``resolution_bits``); errors name valid choices."""
+    """``{(component, table_action, bits): Budget}`` for every action the architecture uses at each resolution
+    it takes in ``symbols`` (``bits`` None without ``resolution_bits``), and ``{(component, "power", bits):
+    PowerBudget}``; a component's own figures (``energy_J``, ``static_W``, ``leakage_W`` with their
+    ``source``) replace the table's. Errors name valid choices."""
     budgets = {}
+    cache = {}
     for comp in arch.components:
         check_resolution(arch, comp, symbols)
+        where = f"{arch.path.name}: components.{comp.name}"
+        override = comp.override
         for bits, _ in resolution_groups(comp, symbols):
             for action in comp.actions:
                 key = (comp.block, action.table_action, bits)
-                if key not in budgets:
-                    budgets[key] = resolver.budget(comp.block, action.table_action, bits=bits,
-                                                   where=f"{arch.path.name}: components.{comp.name}")
+                if override is not None and action.table_action in override.energy_J:
+                    try:  # the action window stays the table's (the override states energy only)
+                        latency = resolver.table.budget(comp.block, action.table_action, bits=bits).latency_s
+                    except CircuitsimError:
+                        latency = None
+                    budgets[(comp.name, action.table_action, bits)] = Budget(
+                        comp.block, action.table_action, override.energy_J[action.table_action], latency, None,
+                        "architecture", override.kind, override.source)
+                    continue
+                if key not in cache:
+                    cache[key] = resolver.budget(comp.block, action.table_action, bits=bits, where=where)
+                budgets[(comp.name, action.table_action, bits)] = cache[key]
+            pkey = (comp.block, "power", bits)
+            if pkey not in cache:
+                cache[pkey] = resolver.power(comp.block, bits, where)
+            power = cache[pkey]
+            if override is not None and (override.static_W is not None or override.leakage_W is not None):
+                power = PowerBudget(comp.block,
+                                    power.static_W if override.static_W is None else override.static_W,
+                                    power.leakage_W if override.leakage_W is None else override.leakage_W,
+                                    power.vdd_v, power.supply_range_v, "architecture", override.kind,
+                                    override.source)
+            budgets[(comp.name, "power", bits)] = power
     return budgets
 
 
 def check_parameters(arch: Architecture, overrides: dict) -> None:
-    unknown = set(overrides) - set(arch.parameters)
+    unknown = set(overrides) - set(arch.parameters) - set(OPERATING_KEYS)
     if unknown:
         raise ArchitectureError(f"{arch.name}: unknown parameter(s) {', '.join(sorted(unknown))}; "
-                                f"valid parameters: {', '.join(sorted(arch.parameters))}")
+                                f"valid parameters: {', '.join(sorted(arch.parameters))}; operating point: "
+                                f"{', '.join(OPERATING_KEYS)}")
 
 
 def evaluate_symbols(arch: Architecture, overrides: dict | None = None) -> dict:
     """All symbols of the architecture (parameters, derived, output, timing), scalar or broadcast arrays.
 
     Adds ``valid`` (all constraints hold), ``stage_times`` ({stage: t_s}), ``group_times``,
-    ``max_frame_rate_hz`` and ``compression_ratio``.
+    ``max_frame_rate_hz``, ``compression_ratio`` and the operating point (``frame_rate_hz``,
+    ``frame_period_s``, ``exposure_s``, ``row_time_s`` where stated); ``overrides`` may set parameters and
+    the operating keys (:data:`OPERATING_KEYS`).
     """
-    overrides = overrides or {}
+    overrides = dict(overrides or {})
     check_parameters(arch, overrides)
+    as_value = lambda v: np.asarray(v, dtype=float) if np.ndim(v) else float(v)  # noqa: E731
+    operating = {k: as_value(overrides.pop(k)) for k in OPERATING_KEYS if k in overrides}
     s = dict(arch.parameters)
-    s.update({k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v)) for k, v in overrides.items()})
+    s.update({k: as_value(v) for k, v in overrides.items()})
     for name, formula in arch.derived:
         s[name] = formula(s)
     valid = True
@@ -174,30 +234,106 @@ def evaluate_symbols(arch: Architecture, overrides: dict | None = None) -> dict:
         s["stage_times"], s["group_times"] = stage_times, groups
         s["frame_time_s"] = frame_time
         s["max_frame_rate_hz"] = np.divide(1.0, frame_time)
-        s["frame_rate_hz"] = arch.frame_rate_hz(s) if arch.frame_rate_hz is not None else s["max_frame_rate_hz"]
-        s["frame_period_s"] = np.divide(1.0, s["frame_rate_hz"])
+        formulas = arch.operating
+        for key in OPERATING_KEYS:
+            if key in operating:
+                s[key] = operating[key]
+            elif key in formulas:
+                s[key] = formulas[key](s)
+            elif key == "frame_rate_hz":
+                s[key] = s["max_frame_rate_hz"]
+            elif key == "exposure_s":
+                s[key] = s["frame_period_s"]
+            if key == "frame_rate_hz":
+                s["frame_period_s"] = np.divide(1.0, s["frame_rate_hz"])
     return s
 
 
+def supply_scale(arch: Architecture, comp, power: PowerBudget, symbols: dict):
+    """(V / V_ref) of the component: its ``supply_v`` over its budget's reference supply (1 without
+    ``supply_v``); a supply outside the budget's ``supply_range_v`` is refused with the range."""
+    if comp.supply_v is None:
+        return 1.0
+    volts = comp.supply_v(symbols)
+    lo, hi = power.supply_range_v
+    with np.errstate(invalid="ignore"):
+        bad = ~((np.asarray(volts) >= lo) & (np.asarray(volts) <= hi))
+    if np.any(bad):
+        value = float(np.ravel(volts)[np.flatnonzero(np.ravel(bad))[0]]) if np.ndim(volts) else float(volts)
+        raise ArchitectureError(
+            f"{arch.path.name}: components.{comp.name}.supply_v ({comp.supply_v.text}) is {value:g} V, outside "
+            f"the range of {comp.block} [{lo:g}, {hi:g}] V (its figures are at {power.vdd_v:g} V; dynamic energy "
+            "scales as V^2, static and leakage power as V); choose a supply within the range")
+    return np.divide(volts, power.vdd_v)
+
+
+def _on_time_s(comp, symbols: dict, active_s):
+    policy = comp.power.policy
+    if policy == "always_on":
+        return symbols["frame_period_s"]
+    if policy == "gated":
+        return active_s
+    if comp.power.on_time_s is not None:
+        return comp.power.on_time_s(symbols)
+    return sum(symbols["stage_times"][name] for name in comp.power.stages)
+
+
 def build_lines(arch: Architecture, budgets: dict, symbols: dict) -> list[Line]:
-    """Counts per frame of every (component, action), plus leakage lines where a budget has leakage_W.
+    """Dynamic lines (counts per frame of every (component, action)), then per component one static and one
+    leakage line where its power budget is non-zero and it has ``instances`` (see the module docstring).
 
     On a grid over a converter's resolution each distinct N gets its own lines, counted where N holds."""
     lines = []
+    period = symbols["frame_period_s"]
     for comp in arch.components:
         for bits, where in resolution_groups(comp, symbols):
+            power = budgets[(comp.name, "power", bits)]
+            scale = supply_scale(arch, comp, power, symbols)
+            active = 0.0
             for action in comp.actions:
-                budget = budgets[(comp.block, action.table_action, bits)]
-                lines.append(Line(comp.name, action.label, budget, action.count(symbols) * where))
-                if budget.leakage_or_zero_W and comp.instances is not None:
-                    leak_J = comp.instances(symbols) * budget.leakage_or_zero_W * symbols["frame_period_s"] * where
-                    lines.append(Line(comp.name, f"{action.label}.leakage", budget, leak_J, is_leakage=True))
+                budget = budgets[(comp.name, action.table_action, bits)]
+                count = action.count(symbols) * where
+                unit = budget.energy_J if comp.supply_v is None else budget.energy_J * scale * scale
+                lines.append(Line(comp.name, action.label, budget, count, unit))
+                if budget.latency_s:
+                    active = active + count * budget.latency_s
+            if comp.instances is None or not (power.static_W or power.leakage_W):
+                continue
+            instances = comp.instances(symbols)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                active = np.divide(active, instances) if np.ndim(active) or active else 0.0
+            on = _on_time_s(comp, symbols, active)
+            check_on_time(arch, comp, on, period, symbols)
+            if power.static_W and comp.power.policy != "gated":
+                static_s = np.maximum(np.subtract(on, active), 0.0)
+                watts = power.static_W * scale
+                lines.append(Line(comp.name, "static", power, instances * where, watts * static_s, "static",
+                                  watts, static_s))
+            if power.leakage_W and comp.power.policy != "always_on":
+                leak_s = np.maximum(np.subtract(period, on), 0.0)
+                watts = power.leakage_W * scale
+                lines.append(Line(comp.name, "leakage", power, instances * where, watts * leak_s, "leakage",
+                                  watts, leak_s))
     return lines
 
 
+def check_on_time(arch: Architecture, comp, on_s, period_s, symbols: dict) -> None:
+    """A component cannot be on longer than the frame period (checked where the constraints hold)."""
+    with np.errstate(invalid="ignore"):
+        bad = (np.asarray(on_s) > np.asarray(period_s) * (1 + 1e-9)) & np.asarray(symbols["valid"], dtype=bool)
+    if np.any(bad):
+        pick = (lambda v: float(np.ravel(np.broadcast_to(v, np.shape(bad)))[np.flatnonzero(np.ravel(bad))[0]])) \
+            if np.ndim(bad) else float
+        rule = {"always_on": "always on", "gated": "its action windows (count * latency_s per instance)",
+                "stage": f"power.{'on_time_s ' + comp.power.on_time_s.text if comp.power.on_time_s else 'stage'}"}
+        raise ArchitectureError(
+            f"{arch.path.name}: components.{comp.name} is on {pick(on_s):g} s per frame ({rule[comp.power.policy]}), "
+            f"longer than the frame period {pick(period_s):g} s; lower the frame rate or fix the on-time")
+
+
 def line_energy_J(line: Line):
-    """E_line = count * E_action [J] (a leakage line already holds joules)."""
-    return line.count if line.is_leakage else line.count * line.budget.energy_J
+    """E_line = count * unit energy [J] (J per action, or J per instance per frame for static / leakage)."""
+    return line.count * line.energy_per_unit_J
 
 
 def _first_bad(mask, overrides: dict) -> str:
@@ -239,10 +375,7 @@ def check_timing_and_cr(arch: Architecture, s: dict, overrides: dict, strict: bo
             raise ArchitectureError(f"{arch.path.name}: {key} from {what} is {float(value):g} at "
                                     f"{_first_bad(bad, overrides)}; it must be finite and > 0: check the "
                                     "formulas and the parameters they read")
-    too_fast = (np.asarray(s["frame_rate_hz"]) > np.asarray(s["max_frame_rate_hz"]) * (1 + 1e-12)) & mask
-    if np.any(too_fast):
-        raise ArchitectureError(f"{arch.path.name}: timing.frame_rate_hz exceeds the maximum 1/frame_time_s at "
-                                f"{_first_bad(too_fast, overrides)}")
+    check_operating(arch, s, overrides, mask)
     if arch.compression_ratio is not None:
         stated = arch.compression_ratio(s)
         off = ~np.isclose(stated, s["compression_ratio"], rtol=_CR_RTOL, atol=0.0) & mask
@@ -252,14 +385,61 @@ def check_timing_and_cr(arch: Architecture, s: dict, overrides: dict, strict: bo
                 f"reference_bits_per_frame / bits_per_frame at {_first_bad(off, overrides)}")
 
 
-def limiting_stage(arch: Architecture, s: dict) -> str:
-    """'group/stage' bounding the frame time (the largest stage of the slowest group), scalar configs."""
-    if arch.frame_rate_hz is not None and float(s["frame_rate_hz"]) < float(s["max_frame_rate_hz"]) * (1 - 1e-12):
-        return "operating frame rate (timing.frame_rate_hz)"
-    group = max(s["group_times"], key=lambda g: float(s["group_times"][g]))
+def check_operating(arch: Architecture, s: dict, overrides: dict, mask) -> None:
+    """0 < frame_rate_hz <= max_frame_rate_hz (the message gives the maximum and the stage that sets it),
+    0 < exposure_s <= frame_period_s, row_time_s (if stated) > 0; checked where the constraints hold."""
+    rate, top = np.asarray(s["frame_rate_hz"], dtype=float), np.asarray(s["max_frame_rate_hz"], dtype=float)
+
+    def first(bad, value):
+        return float(np.ravel(np.broadcast_to(value, np.shape(bad)))[np.flatnonzero(np.ravel(bad))[0]]) \
+            if np.ndim(bad) else float(value)
+
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(rate) & (rate > 0)) & mask
+        if np.any(bad):
+            raise ArchitectureError(
+                f"{arch.path.name}: frame_rate_hz is {first(bad, rate):g} at {_first_bad(bad, overrides)}; the "
+                f"operating frame rate must be within (0, {first(bad, top):.6g}] Hz (the maximum, 1/frame_time_s)")
+        too_fast = (rate > top * (1 + 1e-12)) & mask
+        if np.any(too_fast):
+            index = None if not np.ndim(too_fast) else int(np.flatnonzero(np.ravel(too_fast))[0])
+            raise ArchitectureError(
+                f"{arch.path.name}: frame_rate_hz {first(too_fast, rate):g} Hz exceeds the maximum "
+                f"{first(too_fast, top):.6g} Hz at {_first_bad(too_fast, overrides)}, set by stage "
+                f"{bounding_stage(arch, s, index)} (frame time {first(too_fast, s['frame_time_s']):.6g} s); "
+                f"choose a frame rate within (0, {first(too_fast, top):.6g}] Hz")
+        exposure, period = np.asarray(s["exposure_s"], dtype=float), np.asarray(s["frame_period_s"], dtype=float)
+        bad = ~(np.isfinite(exposure) & (exposure > 0) & (exposure <= period * (1 + 1e-12))) & mask
+        if np.any(bad):
+            raise ArchitectureError(
+                f"{arch.path.name}: exposure_s is {first(bad, exposure):g} s at {_first_bad(bad, overrides)}; it "
+                f"must be within (0, {first(bad, period):g}] s (the frame period at "
+                f"{first(bad, rate):g} Hz); lower the exposure or the frame rate")
+        if "row_time_s" in s:
+            row = np.asarray(s["row_time_s"], dtype=float)
+            bad = ~(np.isfinite(row) & (row > 0)) & mask
+            if np.any(bad):
+                raise ArchitectureError(f"{arch.path.name}: row_time_s is {first(bad, row):g} s at "
+                                        f"{_first_bad(bad, overrides)}; it must be finite and > 0")
+
+
+def bounding_stage(arch: Architecture, s: dict, index: int | None = None) -> str:
+    """'group/stage' bounding the frame time, i.e. the maximum frame rate (the largest stage of the slowest
+    group), at one configuration or at point ``index`` of a grid."""
+    def at(value):
+        return float(value) if index is None or not np.ndim(value) else float(np.ravel(value)[index])
+
+    group = max(s["group_times"], key=lambda g: at(s["group_times"][g]))
     stages = [st for st in arch.stages if st.group == group]
-    stage = max(stages, key=lambda st: float(s["stage_times"][st.name]))
+    stage = max(stages, key=lambda st: at(s["stage_times"][st.name]))
     return f"{group}/{stage.name}"
+
+
+def limiting_stage(arch: Architecture, s: dict) -> str:
+    """What sets the frame rate: the operating point when it runs below the maximum, else the bounding stage."""
+    if float(s["frame_rate_hz"]) < float(s["max_frame_rate_hz"]) * (1 - 1e-12):
+        return "operating frame rate (operating.frame_rate_hz or --set)"
+    return bounding_stage(arch, s)
 
 
 @dataclass
@@ -273,6 +453,8 @@ class Evaluation:
     technology: str
     budget_description: str
     point: OperatingPoint | None = None
+    #: Energy tables the budgets came from (default first, then a merged user table).
+    energy_tables: tuple = ()
 
     @property
     def energy_per_frame_J(self) -> float:
@@ -302,9 +484,24 @@ class Evaluation:
             out[line.component] += float(line_energy_J(line))
         return out
 
+    def term_energy_J(self) -> dict:
+        """{term: energy per frame [J]} over the three terms (dynamic, static, leakage)."""
+        out = dict.fromkeys(TERMS, 0.0)
+        for line in self.lines:
+            out[line.term] += float(line_energy_J(line))
+        return out
+
+    def component_terms_J(self) -> dict:
+        """{component: {dynamic, static, leakage: energy per frame [J]}} in architecture order."""
+        out = {name: dict.fromkeys(TERMS, 0.0) for name in self.arch.component_names()}
+        for line in self.lines:
+            out[line.component][line.term] += float(line_energy_J(line))
+        return out
+
     def table(self):
-        """pandas DataFrame: component, action, block, count, energy_per_action_J, energy_J, share, origin,
-        source_kind, fallback_reason (empty when none), source."""
+        """pandas DataFrame: component, action, term, block, count, energy_per_action_J (J per action, or per
+        instance per frame for static / leakage), energy_J (per frame), power_W and time_s (static /
+        leakage, per instance), share, origin, source_kind, fallback_reason (empty when none), source."""
         import pandas as pd
 
         total = self.energy_per_frame_J
@@ -312,10 +509,12 @@ class Evaluation:
         for line in self.lines:
             energy = float(line_energy_J(line))
             rows.append({
-                "component": line.component, "action": line.action, "block": line.budget.component,
-                "count": float("nan") if line.is_leakage else float(line.count),
-                "energy_per_action_J": float("nan") if line.is_leakage else line.budget.energy_J,
-                "energy_J": energy, "share": energy / total if total else 0.0,
+                "component": line.component, "action": line.action, "term": line.term,
+                "block": line.budget.component, "count": float(line.count),
+                "energy_per_action_J": float(line.energy_per_unit_J), "energy_J": energy,
+                "power_W": float("nan") if line.power_W is None else float(line.power_W),
+                "time_s": float("nan") if line.time_s is None else float(line.time_s),
+                "share": energy / total if total else 0.0,
                 "origin": line.budget.origin, "source_kind": line.budget.kind,
                 "fallback_reason": line.budget.fallback_reason or "", "source": line.budget.source,
             })
@@ -324,12 +523,20 @@ class Evaluation:
     def summary(self) -> dict:
         """The headline figures (the ``--json`` record), SI units in the keys."""
         s = self.symbols
+        terms = self.term_energy_J()
         return {
             "energy_per_frame_J": self.energy_per_frame_J,
+            "dynamic_energy_per_frame_J": terms["dynamic"],
+            "static_energy_per_frame_J": terms["static"],
+            "leakage_energy_per_frame_J": terms["leakage"],
             "energy_per_second_J": self.energy_per_second_J,
             "power_W": self.energy_per_second_J,
             "frame_rate_hz": self.frame_rate_hz,
             "max_frame_rate_hz": float(s["max_frame_rate_hz"]),
+            "max_frame_rate_limited_by": bounding_stage(self.arch, s),
+            "frame_period_s": float(s["frame_period_s"]),
+            "exposure_s": float(s["exposure_s"]),
+            **({"row_time_s": float(s["row_time_s"])} if "row_time_s" in s else {}),
             "frame_time_s": float(s["frame_time_s"]),
             "limiting_stage": limiting_stage(self.arch, s),
             "stage_times_s": {k: float(v) for k, v in s["stage_times"].items()},
@@ -338,15 +545,26 @@ class Evaluation:
             "reference_bits_per_frame": float(s["reference_bits_per_frame"]),
             "compression_ratio": self.compression_ratio,
             "components": self.component_energy_J(),
+            "component_terms": self.component_terms_J(),
             "sources": {line.component + "/" + line.action: line.budget.origin for line in self.lines},
-            "lines": [{"component": line.component, "action": line.action, "block": line.budget.component,
-                       "energy_J": float(line_energy_J(line)), "origin": line.budget.origin,
-                       "source_kind": line.budget.kind, "fallback_reason": line.budget.fallback_reason,
-                       "source": line.budget.source} for line in self.lines],
+            "lines": [_line_record(line) for line in self.lines],
             "technology": self.technology,
             "operating_point": None if self.point is None else self.point.as_dict(),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
         }
+
+
+def _line_record(line: Line) -> dict:
+    """One ``lines`` entry of the JSON: energy_J per action (or per instance per frame for static /
+    leakage, with power_W and time_s per instance), energy_per_frame_J = count * energy_J."""
+    record = {"component": line.component, "action": line.action, "term": line.term,
+              "block": line.budget.component, "count": float(line.count),
+              "energy_J": float(line.energy_per_unit_J), "energy_per_frame_J": float(line_energy_J(line))}
+    if line.term != "dynamic":
+        record.update(power_W=float(line.power_W), time_s=float(line.time_s))
+    record.update(origin=line.budget.origin, source_kind=line.budget.kind,
+                  fallback_reason=line.budget.fallback_reason, source=line.budget.source)
+    return record
 
 
 def evaluate(arch: Architecture | str | Path, technology: str = "literature", overrides: dict | None = None,
@@ -366,6 +584,7 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
     budgets = resolve_budgets(arch, resolver, s)
     lines = build_lines(arch, budgets, s)
     check_lines(arch, lines, overrides)
-    params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items()})
+    params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items() if k not in OPERATING_KEYS})
     return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe(),
-                      None if resolver.technology == "literature" else resolver.point)
+                      None if resolver.technology == "literature" else resolver.point,
+                      tuple(resolver.table.sources or (resolver.table.path,)))

@@ -13,14 +13,25 @@ An architecture file (``architectures/<name>.yaml``)::
       reference_bits_per_frame: (rows / 2) * (cols / 2) * 3 * 8
       compression_ratio: ...          # optional; checked against reference / bits
     timing:
-      frame_rate_hz: 30               # optional operating rate; default: as fast as the timing allows
       stages:                         # stages in one group run one after another; groups overlap
         - {name: pixel_readout, group: array, time_s: rows * t_row_readout_s}
+    operating:                        # optional: the operating point (each key a formula; --set overrides)
+      frame_rate_hz: 30               # default: the maximum 1 / frame_time_s; above it is refused
+      exposure_s: frame_period_s - frame_time_s   # default: the frame period; must be in (0, frame_period_s]
+      row_time_s: frame_period_s / rows           # optional symbol for power on-times (rolling shutter)
     components:
       pixel:                          # name in the report
         block: pixel_4t               # component in the energy table (and calibration artifact name)
-        instances: pixels             # optional, for leakage_W
+        instances: pixels             # instances of the block: static and leakage power are per instance
         actions: {readout: pixels}    # table action -> count per frame (formula)
+        power: {policy: gated}        # always_on | stage (+ stage: NAME(s) or on_time_s) | gated (default)
+        supply_v: vdd_pixel_v         # optional supply of this component (a parameter per domain)
+      column_load:
+        block: column_load
+        instances: cols
+        power: {policy: stage, on_time_s: rows * row_time_s}   # no actions: static power only
+        static_W: 9.0e-6              # optional overrides of the table (energy_J: {action: J} too), with
+        source: {kind: measured, citation: "..."}   # a source (kind + citation/derivation) required
       adc:
         block: sar_adc
         resolution_bits: bits_adc     # converter resolution N (formula): picks sar_adc_<N>b when calibrated
@@ -47,9 +58,16 @@ from circuitsim.errors import CircuitsimError
 ARCH_SCHEMA = "circuitsim.architecture/1"
 WORKLOAD_SCHEMA = "circuitsim.workload/1"
 _TOP_KEYS = {"schema", "name", "description", "family", "references", "notes", "parameters", "derived",
-             "constraints", "output", "timing", "components"}
+             "constraints", "output", "timing", "operating", "components"}
+_OVERRIDE_KEYS = ("energy_J", "static_W", "leakage_W")
 _COMPONENT_KEYS = {"block", "description", "instances", "actions", "workload", "time_steps", "spike_rate_scale",
-                   "resolution_bits"}
+                   "resolution_bits", "power", "supply_v", "source", *_OVERRIDE_KEYS}
+#: The operating point: keys of ``operating:``, also accepted by ``--set`` (evaluate's overrides).
+OPERATING_KEYS = ("frame_rate_hz", "exposure_s", "row_time_s")
+#: Power policies (how long a component's instances are biased in one frame period T):
+#: always_on: T; stage: the named stages' time (or on_time_s); gated: only its own action windows.
+POWER_POLICIES = ("always_on", "stage", "gated")
+_POWER_KEYS = {"policy", "stage", "on_time_s", "note"}
 _OUTPUT_KEYS = {"bits_per_frame", "reference_bits_per_frame", "compression_ratio"}
 _TIMING_KEYS = {"stages", "frame_rate_hz"}
 _STAGE_KEYS = {"name", "group", "time_s", "note"}
@@ -59,7 +77,7 @@ _LAYER_INPUTS = ("analog", "spikes")
 _LAYER_TYPES = ("conv", "fc")
 #: Symbols the engine defines for formulas evaluated after the output and timing sections.
 ENGINE_SYMBOLS = ("bits_per_frame", "reference_bits_per_frame", "frame_time_s", "frame_rate_hz",
-                  "frame_period_s")
+                  "frame_period_s", "max_frame_rate_hz", "exposure_s", "row_time_s")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -77,6 +95,28 @@ class ActionSpec:
 
 
 @dataclass(frozen=True)
+class PowerSpec:
+    """How long one instance is biased per frame: ``policy`` (see :data:`POWER_POLICIES`), the stages it is
+    on during (``stage`` policy) or an explicit ``on_time_s`` formula."""
+
+    policy: str = "gated"
+    stages: tuple = ()
+    on_time_s: Formula | None = None
+    stated: bool = False
+
+
+@dataclass(frozen=True)
+class Override:
+    """Figures an architecture states for one component instead of the table's, with their source."""
+
+    energy_J: dict
+    static_W: float | None
+    leakage_W: float | None
+    kind: str
+    source: str
+
+
+@dataclass(frozen=True)
 class ComponentSpec:
     name: str
     block: str
@@ -85,6 +125,10 @@ class ComponentSpec:
     description: str = ""
     #: Converter resolution N in bits, for table actions that depend on it (the SAR ADC's ``conversion``).
     resolution_bits: Formula | None = None
+    power: PowerSpec = PowerSpec()
+    #: Supply of this component [V] (formula); None = the budget's reference supply.
+    supply_v: Formula | None = None
+    override: Override | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +163,8 @@ class Architecture:
     compression_ratio: Formula | None
     frame_rate_hz: Formula | None
     notes: str = ""
+    #: ``{key: Formula}`` of the ``operating:`` section (keys from OPERATING_KEYS; frame_rate_hz also above).
+    operating: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def component_names(self) -> list[str]:
@@ -220,26 +266,105 @@ def _stages(raw, path: Path, known: set) -> tuple:
     return tuple(out)
 
 
-def _component(name: str, body, path: Path, known: set) -> ComponentSpec:
+def _component(name: str, body, path: Path, known: set, stages: tuple = ()) -> ComponentSpec:
     key = f"components.{name}"
     _check_keys(body, _COMPONENT_KEYS, path, key)
     if "block" not in body:
         raise _err(path, key, "needs 'block' (the energy-table component it is built from)")
-    if ("actions" in body) == ("workload" in body):
-        raise _err(path, key, "needs exactly one of 'actions' (action -> count formula) or 'workload'")
+    if ("actions" in body) and ("workload" in body) or not ({"actions", "workload", "power"} & set(body)):
+        raise _err(path, key, "needs exactly one of 'actions' (action -> count formula) or 'workload' "
+                              "(or only 'power', for a component that draws static power and makes no actions)")
     instances = _formula(body["instances"], path, f"{key}.instances", known) if "instances" in body else None
     resolution = body.get("resolution_bits")
     resolution = _formula(resolution, path, f"{key}.resolution_bits", known) if resolution is not None else None
     if "workload" in body:
         actions = workload_actions(body["workload"], body.get("time_steps", 1), body.get("spike_rate_scale", 1),
                                    path, key, known)
-    else:
+    elif "actions" in body:
         raw = body["actions"]
         if not isinstance(raw, dict) or not raw:
             raise _err(path, f"{key}.actions", "expected a mapping action -> count per frame (formula)")
         actions = tuple(ActionSpec(str(a), str(a), _formula(c, path, f"{key}.actions.{a}", known))
                         for a, c in raw.items())
-    return ComponentSpec(name, str(body["block"]), actions, instances, str(body.get("description", "")), resolution)
+    else:
+        actions = ()
+    power = _power(body.get("power"), path, key, known, stages)
+    if power.stated and instances is None:
+        raise _err(path, f"{key}.instances", "a component with a stated power policy needs 'instances' "
+                                             "(static and leakage power are per instance)")
+    supply = _formula(body["supply_v"], path, f"{key}.supply_v", known) if "supply_v" in body else None
+    override = _override(body, path, key, actions)
+    return ComponentSpec(name, str(body["block"]), actions, instances, str(body.get("description", "")), resolution,
+                         power, supply, override)
+
+
+def _power(raw, path: Path, key: str, known: set, stages: tuple) -> PowerSpec:
+    if raw is None:
+        return PowerSpec()
+    _check_keys(raw, _POWER_KEYS, path, f"{key}.power")
+    policy = raw.get("policy")
+    if policy not in POWER_POLICIES:
+        raise _err(path, f"{key}.power.policy", f"{policy!r} is not one of {', '.join(POWER_POLICIES)} "
+                   "(always_on: biased the whole frame period; stage: during its stage(s) or on_time_s; "
+                   "gated: only during its own actions)")
+    names = raw.get("stage", ())
+    names = (names,) if isinstance(names, str) else tuple(names or ())
+    valid = [st.name for st in stages]
+    for name in names:
+        if name not in valid:
+            raise _err(path, f"{key}.power.stage", f"unknown stage {name!r}; stages: {', '.join(valid)}")
+    on_time = raw.get("on_time_s")
+    on_time = _formula(on_time, path, f"{key}.power.on_time_s", known) if on_time is not None else None
+    if policy == "stage" and not names and on_time is None:
+        raise _err(path, f"{key}.power", "policy 'stage' needs 'stage' (stage name or list) or 'on_time_s'")
+    if policy != "stage" and (names or on_time is not None):
+        raise _err(path, f"{key}.power", f"policy {policy!r} takes no 'stage' / 'on_time_s' (only 'stage' does)")
+    return PowerSpec(policy, names, on_time, True)
+
+
+def _override(body: dict, path: Path, key: str, actions: tuple) -> Override | None:
+    """``energy_J`` ({action: J}, or one number for a one-action component), ``static_W``, ``leakage_W`` stated
+    in the architecture; refused without a ``source`` (kind + citation and/or derivation)."""
+    from circuitsim.accounting.tables import EnergyTableError, _source_text
+
+    present = [k for k in _OVERRIDE_KEYS if k in body]
+    if not present:
+        if "source" in body:
+            raise _err(path, f"{key}.source", "a source belongs to figures stated here (energy_J, static_W, "
+                                              "leakage_W); there are none")
+        return None
+    if "source" not in body:
+        raise _err(path, f"{key}.source", f"{', '.join(present)} stated without a source: add source: "
+                   "{kind: measured, citation: 'author, title, venue, year'} (kinds: published, derived, "
+                   "estimate, measured)")
+    try:
+        kind, text = _source_text(body["source"], f"{path.name}: {key}.source")
+    except EnergyTableError as exc:
+        raise ArchitectureError(str(exc)) from None
+    energies = {}
+    if "energy_J" in body:
+        raw = body["energy_J"]
+        labels = [a.table_action for a in actions]
+        if not isinstance(raw, dict):
+            if len(set(labels)) != 1:
+                raise _err(path, f"{key}.energy_J", "give a mapping action -> J per action "
+                                                    f"(actions: {', '.join(sorted(set(labels))) or 'none'})")
+            raw = {labels[0]: raw}
+        for action, value in raw.items():
+            if action not in labels:
+                raise _err(path, f"{key}.energy_J.{action}", f"not an action of this component; actions: "
+                                                             f"{', '.join(sorted(set(labels))) or 'none'}")
+            energies[str(action)] = _nonnegative(value, path, f"{key}.energy_J.{action}")
+    static = _nonnegative(body["static_W"], path, f"{key}.static_W") if "static_W" in body else None
+    leakage = _nonnegative(body["leakage_W"], path, f"{key}.leakage_W") if "leakage_W" in body else None
+    return Override(energies, static, leakage, kind, text)
+
+
+def _nonnegative(value, path: Path, key: str) -> float:
+    number = _number(value, path, key)
+    if number < 0:
+        raise _err(path, key, f"must be >= 0 (SI units), got {number:g}")
+    return number
 
 
 def parse_architecture(data, path: Path) -> Architecture:
@@ -265,18 +390,41 @@ def parse_architecture(data, path: Path) -> Architecture:
     cr = _formula(cr, path, "output.compression_ratio", known) if cr is not None else None
     known |= {"bits_per_frame", "reference_bits_per_frame"}
     stages = _stages(data["timing"], path, known)
-    rate = data["timing"].get("frame_rate_hz")
-    rate = _formula(rate, path, "timing.frame_rate_hz", known) if rate is not None else None
-    known |= {"frame_time_s", "frame_rate_hz", "frame_period_s"}
+    operating = _operating(data, path, known)
+    rate = operating.get("frame_rate_hz")
     if not isinstance(data["components"], dict) or not data["components"]:
         raise _err(path, "components", "expected a mapping of component names")
-    components = tuple(_component(str(n), b, path, known) for n, b in data["components"].items())
+    components = tuple(_component(str(n), b, path, known, stages) for n, b in data["components"].items())
     return Architecture(
         name=str(data["name"]), path=path, description=str(data.get("description", "")).strip(),
         family=str(data.get("family", "")), references=tuple(data.get("references") or ()),
         parameters=params, derived=derived, constraints=constraints, components=components, stages=stages,
         bits_per_frame=bits, reference_bits_per_frame=reference, compression_ratio=cr, frame_rate_hz=rate,
-        notes=str(data.get("notes", "")).strip(), raw=data)
+        notes=str(data.get("notes", "")).strip(), raw=data, operating=operating)
+
+
+def _operating(data: dict, path: Path, known: set) -> dict:
+    """``{key: Formula}`` of the ``operating:`` section (``timing.frame_rate_hz`` is the older spelling of
+    ``operating.frame_rate_hz``); adds the engine symbols to ``known`` in the order they are defined."""
+    raw = data.get("operating") or {}
+    _check_keys(raw, set(OPERATING_KEYS), path, "operating")
+    raw = dict(raw)
+    if data["timing"].get("frame_rate_hz") is not None:
+        if "frame_rate_hz" in raw:
+            raise _err(path, "timing.frame_rate_hz", "also given as operating.frame_rate_hz: keep one")
+        raw["frame_rate_hz"] = data["timing"]["frame_rate_hz"]
+    known |= {"frame_time_s", "max_frame_rate_hz"}
+    out = {}
+    if "frame_rate_hz" in raw:
+        out["frame_rate_hz"] = _formula(raw["frame_rate_hz"], path, "operating.frame_rate_hz", known)
+    known |= {"frame_rate_hz", "frame_period_s"}
+    for key in ("exposure_s", "row_time_s"):
+        if key in raw:
+            out[key] = _formula(raw[key], path, f"operating.{key}", known)
+    known.add("exposure_s")
+    if "row_time_s" in out:
+        known.add("row_time_s")
+    return out
 
 
 # -- workloads (spiking backbones, SPEC 5.4) ------------------------------------------------------------

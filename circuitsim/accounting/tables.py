@@ -17,6 +17,13 @@ resolution in ``artifact`` (``sar_adc_{bits}b``)::
 The architecture states the resolution (``resolution_bits`` of the component). With a calibrated
 technology, an integer N picks artifact ``sar_adc_<N>b`` (action of the same name); a fractional N (1.5-bit
 ternary mode) or a resolution without an artifact keeps the literature formula, and its source says why.
+
+Time-proportional power is per component and per instance (:class:`PowerBudget`): ``static_W`` (quiescent
+supply power while biased) and ``leakage_W`` (supply power while off), both at the component's reference
+supply ``vdd_v`` (allowed range ``supply_range_v``). A calibrated artifact's ``energy.json`` may carry them
+as top-level ``static_W`` / ``leakage_W`` (measured in SPICE from the block's own deck); without them the
+table's figures are used, with a ``fallback_reason``. A user table (``--energy-table FILE``) is merged over
+the default one (:func:`merged_table`): its components and actions replace those of the same name.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ SOURCE_KINDS = ("published", "derived", "estimate", "measured")
 REPORT_SOURCE_KINDS = (*SOURCE_KINDS, "calibrated")
 LITERATURE = "literature"
 _ACTION_KEYS = {"name", "energy_J", "latency_s", "leakage_W", "source", "artifact"}
+_COMPONENT_KEYS = {"description", "actions", "static_W", "leakage_W", "vdd_v", "supply_range_v", "power_source"}
+#: Reference supply and allowed range of a component that states none: the sky130 1.8 V core
+#: (circuitsim/technology/sky130.yaml, supply.vdd_v and supply.range_v).
+DEFAULT_VDD_V = 1.8
+DEFAULT_SUPPLY_RANGE_V = (1.6, 1.95)
 #: The symbol a resolution-dependent action's formulas read: the converter resolution N in bits.
 RESOLUTION_SYMBOL = "bits"
 
@@ -66,10 +78,37 @@ class Budget:
     kind: str
     source: str
     fallback_reason: str | None = None
+    #: Quiescent (bias) supply power of one instance while on [W]; None = not reported (counts as zero).
+    static_W: float | None = None
 
     @property
     def leakage_or_zero_W(self) -> float:
         return self.leakage_W or 0.0
+
+    @property
+    def static_or_zero_W(self) -> float:
+        return self.static_W or 0.0
+
+
+@dataclass(frozen=True)
+class PowerBudget:
+    """Time-proportional power of one instance of a component, with its provenance.
+
+    ``static_W``: quiescent supply power while biased (on) [W]; ``leakage_W``: supply power while off [W];
+    both at the reference supply ``vdd_v`` [V], which may be scaled within ``supply_range_v`` (static and
+    leakage scale as I * V, dynamic energy as C * V^2). ``origin``/``kind``/``source``/``fallback_reason``
+    as in :class:`Budget` (here for the power figures).
+    """
+
+    component: str
+    static_W: float
+    leakage_W: float
+    vdd_v: float
+    supply_range_v: tuple
+    origin: str
+    kind: str
+    source: str
+    fallback_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +148,10 @@ class EnergyTable:
     technology: str
     path: Path
     budgets: dict
+    #: ``power[component] -> PowerBudget`` (zero static and leakage where the table states none).
+    power: dict = None
+    #: Files merged into this table, default first (for provenance).
+    sources: tuple = ()
 
     def components(self) -> list[str]:
         return sorted(self.budgets)
@@ -224,11 +267,20 @@ def parse_table(data: dict, path: Path) -> EnergyTable:
     components = data.get("components")
     if not isinstance(components, dict) or not components:
         raise EnergyTableError(f"{name}: 'components' must map component names to their actions")
-    budgets = {}
+    budgets, power = {}, {}
     for component, body in components.items():
-        actions = (body or {}).get("actions")
-        if not isinstance(actions, list) or not actions:
-            raise EnergyTableError(f"{name}: component {component!r} needs a non-empty 'actions' list")
+        if not isinstance(body, dict):
+            raise EnergyTableError(f"{name}: component {component!r} must be a mapping with 'actions'")
+        unknown = set(body) - _COMPONENT_KEYS
+        if unknown:
+            raise EnergyTableError(f"{name}: component {component!r}: unknown key(s) {sorted(unknown)}; valid "
+                                   f"keys: {', '.join(sorted(_COMPONENT_KEYS))} (units in the key names)")
+        actions = body.get("actions")
+        if actions == [] and (body.get("static_W") or body.get("leakage_W")):
+            actions = []  # a component that only draws power (e.g. a bias generator)
+        elif not isinstance(actions, list) or not actions:
+            raise EnergyTableError(f"{name}: component {component!r} needs a non-empty 'actions' list "
+                                   "(or 'actions: []' with static_W / leakage_W)")
         budgets[component] = {}
         formulas = []
         for entry in actions:
@@ -252,17 +304,79 @@ def parse_table(data: dict, path: Path) -> EnergyTable:
         constants = _fixed_figures(budgets[component])
         for entry, where, kind, text in formulas:
             budgets[component][entry["name"]] = _per_resolution(component, entry, where, kind, text, constants)
-    return EnergyTable(str(data.get("technology", LITERATURE)), path, budgets)
+        power[component] = _component_power(component, body, f"{name}: {component}")
+    return EnergyTable(str(data.get("technology", LITERATURE)), path, budgets, power, (path,))
+
+
+def _component_power(component: str, body: dict, where: str) -> PowerBudget:
+    """The component-level ``static_W`` / ``leakage_W`` (W per instance, null = not reported = 0) at
+    ``vdd_v`` within ``supply_range_v``, with ``power_source`` (required when either figure is non-zero)."""
+    static = _optional_float(body.get("static_W"), where, "static_W")
+    leakage = _optional_float(body.get("leakage_W"), where, "leakage_W")
+    vdd = _optional_float(body.get("vdd_v"), where, "vdd_v")
+    vdd = DEFAULT_VDD_V if vdd is None else vdd
+    span = body.get("supply_range_v", DEFAULT_SUPPLY_RANGE_V)
+    if (not isinstance(span, (list, tuple)) or len(span) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in span)
+            or not 0 < span[0] <= vdd <= span[1]):
+        raise EnergyTableError(f"{where}: supply_range_v must be [low, high] in V around vdd_v = {vdd:g} V, "
+                               f"got {span!r}")
+    if static or leakage:
+        kind, text = _source_text(body.get("power_source"), f"{where}.power_source")
+    else:
+        kind, text = "estimate", "no static or leakage figure in the table: counted as zero"
+    return PowerBudget(component, static or 0.0, leakage or 0.0, vdd, (float(span[0]), float(span[1])),
+                       LITERATURE, kind, text)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise EnergyTableError(f"energy table {path} does not exist")
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise EnergyTableError(f"energy table {path}: not valid YAML ({exc})") from None
 
 
 @lru_cache(maxsize=8)
 def load_energy_table(path: str | Path = LITERATURE_TABLE) -> EnergyTable:
     """Load and validate an energy table YAML file (the shipped literature table by default)."""
     path = Path(path)
-    if not path.is_file():
-        raise EnergyTableError(f"energy table {path} does not exist")
-    with open(path) as fh:
-        return parse_table(yaml.safe_load(fh), path)
+    return parse_table(_read_yaml(path), path)
+
+
+def merge_table_data(base: dict, extra: dict, where: str) -> dict:
+    """``extra`` over ``base`` (both loaded table mappings): a component of ``extra`` replaces the
+    component-level keys of the same component, and each of its actions replaces the action of the same
+    name (new ones are added); components only in ``base`` are kept as they are."""
+    if not isinstance(extra, dict) or extra.get("schema") != TABLE_SCHEMA:
+        raise EnergyTableError(f"{where}: not an energy table (expected 'schema: {TABLE_SCHEMA}')")
+    if not isinstance(extra.get("components"), dict) or not extra["components"]:
+        raise EnergyTableError(f"{where}: 'components' must map component names to their actions")
+    merged = dict(base, components={k: dict(v) for k, v in base["components"].items()})
+    for component, body in extra["components"].items():
+        if not isinstance(body, dict):
+            raise EnergyTableError(f"{where}: component {component!r} must be a mapping")
+        old = merged["components"].get(component, {})
+        new = dict(old, **{k: v for k, v in body.items() if k != "actions"})
+        actions = {a.get("name"): a for a in old.get("actions", []) if isinstance(a, dict)}
+        for entry in body.get("actions") or []:
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise EnergyTableError(f"{where}: {component}: each action needs a 'name'")
+            actions[entry["name"]] = entry
+        new["actions"] = list(actions.values())
+        merged["components"][component] = new
+    return merged
+
+
+@lru_cache(maxsize=8)
+def merged_table(path: str | Path) -> EnergyTable:
+    """The default literature table with the user's table ``path`` merged over it (``--energy-table``)."""
+    path = Path(path)
+    data = merge_table_data(_read_yaml(LITERATURE_TABLE), _read_yaml(path), str(path))
+    table = parse_table(data, path)
+    return replace(table, path=path, sources=(LITERATURE_TABLE, path))
 
 
 class BudgetResolver:
@@ -287,6 +401,7 @@ class BudgetResolver:
             raise CircuitsimError(f"operating point {self.point} is not of technology {technology!r}")
         self.table = table or load_energy_table()
         self._energy_cache: dict[str, dict | None] = {}
+        self._tables: dict[str, dict | None] = {}
         if technology != LITERATURE:
             self._check_technology()
 
@@ -299,20 +414,71 @@ class BudgetResolver:
                                   f"{', '.join([LITERATURE, *names])}")
 
     def describe(self) -> str:
+        names = " + ".join(Path(p).name for p in (self.table.sources or (self.table.path,)))
         if self.technology == LITERATURE:
-            return f"literature table ({self.table.path.name})"
+            return f"literature table ({names})"
         return (f"{self.technology} calibration artifacts at {self.point} under "
-                f"{self.calibration_root}, literature table ({self.table.path.name}) elsewhere")
+                f"{self.calibration_root}, literature table ({names}) elsewhere")
 
     def _artifact_actions(self, artifact: str) -> dict | None:
         """``{action: record}`` of an artifact's ``energy.json`` (a component's, or one resolution's, e.g.
         ``sar_adc_8b``) at the resolver's point, or None if there is no artifact there."""
         if artifact not in self._energy_cache:
             table = self.store.energy(artifact, self.point)
+            self._tables[artifact] = table
             self._energy_cache[artifact] = None if table is None else {
-                rec["name"]: dict(rec, path=table["path"], content_sha256=table["content_sha256"])
+                rec["name"]: dict(rec, path=table["path"], content_sha256=table["content_sha256"],
+                                  static_W=table.get("static_W"), leakage_W=table.get("leakage_W"))
                 for rec in table.get("actions", [])}
         return self._energy_cache[artifact]
+
+    def _supply_range(self, literature: PowerBudget) -> tuple:
+        """The technology's supply range (``supply.range_v``) for a calibrated block, else the table's."""
+        if not hasattr(self, "_technology_range"):
+            from circuitsim.technology import load_technology
+
+            try:
+                self._technology_range = tuple(load_technology(self.technology).supply_range_v)
+            except CircuitsimError:
+                self._technology_range = None
+        if self._technology_range is None:
+            return literature.supply_range_v
+        lo, hi = self._technology_range
+        return (min(lo, literature.supply_range_v[0]), max(hi, literature.supply_range_v[1]))
+
+    def power(self, component: str, bits: float | None = None, where: str = "") -> PowerBudget:
+        """Static and leakage power of one instance: the calibrated artifact's top-level ``static_W`` /
+        ``leakage_W`` (the artifact of resolution ``bits`` for a resolution-dependent component) when the
+        artifact states both, else the table's component-level figures with a ``fallback_reason``."""
+        literature = self.table.power.get(component) if self.table.power else None
+        if literature is None:
+            literature = PowerBudget(component, 0.0, 0.0, DEFAULT_VDD_V, DEFAULT_SUPPLY_RANGE_V, LITERATURE,
+                                     "estimate", "no static or leakage figure in the table: counted as zero")
+        if self.technology == LITERATURE:
+            return literature
+        artifact = component
+        entries = self.table.budgets.get(component, {})
+        resolved = [e for e in entries.values() if isinstance(e, PerResolution)]
+        if resolved:
+            artifact = resolved[0].artifact_name(bits) if bits is not None else None
+            if artifact is None:
+                return replace(literature, fallback_reason=f"{bits} bit has no {self.technology} artifact")
+        self._artifact_actions(artifact)
+        table = self._tables.get(artifact)
+        if table is None:
+            return replace(literature, fallback_reason=self._no_artifact_reason(artifact))
+        if table.get("static_W") is None or table.get("leakage_W") is None:
+            return replace(literature, fallback_reason=f"the {self.technology} artifact of {artifact!r} at "
+                           f"{self.point} records no static_W / leakage_W (recalibrate it to measure them)")
+        try:
+            root = Path(table["path"]).relative_to(self.calibration_root.parent)
+        except ValueError:
+            root = Path(table["path"])
+        note = f"; {table['static_note']}" if table.get("static_note") else ""
+        return PowerBudget(component, max(float(table["static_W"]), 0.0), max(float(table["leakage_W"]), 0.0),
+                           float(table.get("vdd_v", literature.vdd_v)), self._supply_range(literature),
+                           "calibrated", "calibrated",
+                           f"artifact {root} sha256:{table['content_sha256'][:16]}{note}")
 
     def _no_artifact_reason(self, artifact: str) -> str:
         """Why there is no calibrated figure: the component is calibrated elsewhere, or nowhere."""
@@ -331,10 +497,12 @@ class BudgetResolver:
         except ValueError:
             root = directory
         note = f"; {record['note']}" if record.get("note") else ""
+        leakage = record.get("leakage_W")
         return Budget(component, action, float(record["energy_J"]),
                       None if record.get("latency_s") is None else float(record["latency_s"]),
-                      leakage_W, "calibrated", "calibrated",
-                      f"artifact {root} sha256:{record['content_sha256'][:16]}{note}")
+                      leakage_W if leakage is None else float(leakage), "calibrated", "calibrated",
+                      f"artifact {root} sha256:{record['content_sha256'][:16]}{note}",
+                      static_W=None if record.get("static_W") is None else float(record["static_W"]))
 
     def _calibrated_only(self, component: str, action: str, where: str) -> Budget:
         """A calibrated block with no literature entry (e.g. ``inpixel_conv``): its artifact's figure, or the

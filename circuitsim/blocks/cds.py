@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import constants
 
-from circuitsim.blocks import error_lut
+from circuitsim.blocks import error_lut, static_power
 from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
@@ -197,6 +197,21 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(-0.3, 0.7001, 0.2), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(-0.2, 0.6001, 0.2), 6))
 
+#: Quiescent column level of the static measurement (V): the deck's reset level va_v.
+V_A_STATIC_V = 0.9
+STATIC_NOTE = ("no bias: VDD feeds only the clock drivers, so both figures are leakage. static_W: VDD x I_VDD at "
+               "the DC operating point with both phase clocks idle low (switches open, hold) and the column at "
+               "0.9 V; leakage_W: the same with the column at 0 V.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one CDS (W), DC operating points of ``netlists/cds.cir``; the block has no
+    bias, VDD feeds only the clock drivers. On: both clocks idle at their first level (low: hold), column at
+    ``task.inputs[0]``: P = VDD·I_VDD. Off: the same with the column at 0 V. Both are leakage."""
+    v = float(np.ravel(task.inputs)[0])
+    return static_power.measure(session, ("vdd",), on={"params": {"va_v": v}}, off={"params": {"va_v": 0.0}})
+
+
 SPEC = BlockSpec(
     name="cds",
     netlist="cds",
@@ -213,4 +228,7 @@ SPEC = BlockSpec(
     mc_batch=100,
     action="cds",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_A_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

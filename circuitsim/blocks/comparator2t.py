@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from circuitsim import config
+from circuitsim.blocks import static_power
 from circuitsim.blocks.kernels import check_range, interp_linear
 from circuitsim.blocks.modes import IDEAL_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
@@ -361,6 +362,27 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(0.0, 0.6001, 0.1), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(0.05, 0.5501, 0.1), 6))
 
+#: Quiescent point of the static measurement: threshold bias v_b (V) and input (V, the deck's od<k>_v).
+V_B_STATIC_V = 0.35
+V_IN_STATIC_V = 0.9
+STATIC_NOTE = ("static_W: VDD x I_VDD of one cell (cell 1 of the deck, its own supply vdd1) at the DC operating "
+               "point with v_b = 0.35 V and the input at 0.9 V (above its trip point: the load current flows); "
+               "leakage_W: the same with the bias line gated to VDD (vb1_v = VDD, load off), as outside the "
+               "evaluation window.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one enabled comparator cell (W), DC operating points of
+    ``netlists/comparator2t.cir`` (cell 1 on its own supply ``vdd1``). On: v_b = ``task.inputs[0]``, the
+    shared input ``vin`` at :data:`V_IN_STATIC_V`: P = VDD·I_VDD1. Off: the bias line gated to VDD (load
+    off), the input unchanged."""
+    v_b = float(np.ravel(task.inputs)[0])
+    vdd = session.deck_param("vdd_v")
+    inputs = {"vin": V_IN_STATIC_V}
+    return static_power.measure(session, ("vdd1",), on={"params": {"vb1_v": v_b}, "sources": inputs},
+                                off={"params": {"vb1_v": vdd}, "sources": inputs})
+
+
 SPEC = BlockSpec(
     name="comparator2t",
     netlist="comparator2t",
@@ -377,4 +399,7 @@ SPEC = BlockSpec(
     mc_batch=200,
     action="decision",
     mc_fit_factor=2,
+    static=static,
+    static_inputs=(V_B_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

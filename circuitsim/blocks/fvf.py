@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from circuitsim.blocks import buffers
+from circuitsim.blocks import buffers, static_power
 from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
@@ -108,6 +108,24 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(0.2, 1.0001, 0.05), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(0.225, 0.9751, 0.05), 6))
 
+#: Quiescent input of the static measurement (V): mid-point of the calibrated input range.
+V_IN_STATIC_V = 0.6
+STATIC_NOTE = ("static_W: VDD x I_VDD at the DC operating point with v_in = 0.6 V and the 10 uA bias reference on "
+               "(M1 10 uA + output sink 30 uA); leakage_W: the same with the bias reference iref at 0 A (both "
+               "mirrored sinks off). The reference branch on vddb is shared by the column's PEs, not included.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one FVF (W), DC operating points of ``netlists/fvf.cir``. On: v_in =
+    ``task.inputs[0]``, bias reference on: P = VDD·I_VDD (M1's 10 µA + the 30 µA output sink). Off: the
+    reference ``iref`` at 0 A, so both mirrored sinks carry only leakage. The reference's own supply
+    ``vddb`` (shared by a column's PEs) is recorded, not summed."""
+    v = float(np.ravel(task.inputs)[0])
+    on = {"params": {"vin_v": v, "vprev_v": v}}
+    return static_power.measure(session, ("vdd", "vddb"), charged=("vdd",), on=on,
+                                off={**on, "sources": {"iref": 0.0}})
+
+
 SPEC = BlockSpec(
     name="fvf",
     netlist="fvf",
@@ -124,4 +142,7 @@ SPEC = BlockSpec(
     mc_batch=200,
     action="sample",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_IN_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

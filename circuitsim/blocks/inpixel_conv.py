@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from circuitsim import config
-from circuitsim.blocks import buffers
+from circuitsim.blocks import buffers, static_power
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
 from circuitsim.errors import InputRangeError
@@ -285,6 +285,28 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(1.0, 1.9001, 0.05), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(1.125, 1.7751, 0.05), 6))
 
+#: Pixel level of the static measurement (V): the deck's default patch centre vx_v.
+V_X_STATIC_V = 1.5
+STATIC_NOTE = ("static_W: VDD x I_VDD at the DC operating point of the test kernel (codes 1 2 3 / 3 1 2 / 2 3 1, "
+               "patch centre vx = 1.5 V) with every pixel selected and the 20 uA column sink on; leakage_W: the "
+               "same with every select line at 0 V (sel<k>_v = 0: no pixel of the kernel on the column). The sink's "
+               "reference branch on vddb (shared) and the unit-device branches on vddt (test only) are not included.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one kernel phase on its column (W), DC operating points of
+    ``netlists/inpixel_conv.cir`` at vx = ``task.inputs[0]``. On: all nine pixels selected (the deck's
+    ``sel<k>_v``): P = VDD·I_VDD, the 20 µA column sink fed through the weight transistors. Off: every
+    select line at 0 V. ``vddb`` (the sink's shared reference) and ``vddt`` (the unit-device test branches)
+    are recorded, not summed."""
+    v = float(np.ravel(task.inputs)[0])
+    vdd = session.deck_param("vdd_v")
+    return static_power.measure(
+        session, ("vdd", "vddb", "vddt"), charged=("vdd",),
+        on={"params": {"vx_v": v, **{f"sel{k}_v": vdd for k in range(1, 10)}}},
+        off={"params": {"vx_v": v, **{f"sel{k}_v": 0.0 for k in range(1, 10)}}})
+
+
 SPEC = BlockSpec(
     name="inpixel_conv",
     netlist="inpixel_conv",
@@ -301,4 +323,7 @@ SPEC = BlockSpec(
     mc_batch=200,
     action="phase",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_X_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

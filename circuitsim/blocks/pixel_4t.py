@@ -45,7 +45,7 @@ from numba import njit
 from scipy import constants
 
 from circuitsim import config
-from circuitsim.blocks import buffers
+from circuitsim.blocks import buffers, static_power
 from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.kernels import interp_linear
 from circuitsim.blocks.modes import IDEAL_CODE, Mode, parse_field
@@ -395,6 +395,28 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(1.2, 1.9001, 0.05), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(1.225, 1.8751, 0.05), 6))
 
+#: FD level of the static measurement (V): the reset level (the PMOS reset pulls FD to VDD).
+V_FD_STATIC_V = 1.8
+STATIC_NOTE = ("static_W: VDD x I_VDD at the DC operating point with the row selected (RS at VDD), RST and TX off, "
+               "FD held at its reset level 1.8 V and the 5 uA column load on (the source follower's bias current); "
+               "leakage_W: the same with the row deselected (RS at 0 V, rs_on_v = 0), the column load still on "
+               "for the other rows. The column load's reference branch on vddb is shared by all columns, not "
+               "included.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one pixel (W), DC operating points of ``netlists/pixel_4t.cir`` with the
+    FD forced (``rforce_ohm`` = 1) to ``task.inputs[0]``. On: row selected (``rs_on_v`` = VDD, the deck's
+    DC level), RST and TX at their DC (off) levels: P = VDD·I_VDD, the column load's 5 µA through the
+    source follower. Off: row deselected (``rs_on_v`` = 0), so only leakage reaches the column. The load's
+    reference supply ``vddb`` (shared by all columns) is recorded, not summed."""
+    v = float(np.ravel(task.inputs)[0])
+    vdd = session.deck_param("vdd_v")
+    params = {"rforce_ohm": 1.0, "vfd_v": v}
+    return static_power.measure(session, ("vdd", "vddb"), charged=("vdd",),
+                                on={"params": {**params, "rs_on_v": vdd}}, off={"params": {**params, "rs_on_v": 0.0}})
+
+
 SPEC = BlockSpec(
     name="pixel_4t",
     netlist="pixel_4t",
@@ -411,4 +433,7 @@ SPEC = BlockSpec(
     mc_batch=200,
     action="readout",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_FD_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import constants
 
-from circuitsim.blocks import buffers
+from circuitsim.blocks import buffers, static_power
 from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
@@ -121,6 +121,25 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(0.2, 1.0001, 0.05), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(0.225, 0.9751, 0.05), 6))
 
+#: Quiescent input of the static measurement (V): mid-point of the pixel range 0.2 .. 1.0 V.
+V_IN_STATIC_V = 0.6
+STATIC_NOTE = ("static_W: VDD x I_VDD at the DC operating point with the write switch closed, v_pix = 0.6 V and "
+               "the 20 uA bias reference on (the follower's tail current); leakage_W: the same with the bias "
+               "reference iref at 0 A (tail off). The reference branch on vddb is shared by the column's PEs, "
+               "not included.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one PSF (W), DC operating points of ``netlists/psf.cir``. On: the write
+    switch closed (its DC level), v_pix = ``task.inputs[0]``, bias reference on: P = VDD·I_VDD (the 20 µA
+    tail). Off: the reference ``iref`` at 0 A, so the tail mirror carries only leakage. The reference's
+    own supply ``vddb`` (shared by a column's PEs) is recorded, not summed."""
+    v = float(np.ravel(task.inputs)[0])
+    on = {"params": {"vin_v": v, "vprev_v": v}}
+    return static_power.measure(session, ("vdd", "vddb"), charged=("vdd",), on=on,
+                                off={**on, "sources": {"iref": 0.0}})
+
+
 SPEC = BlockSpec(
     name="psf",
     netlist="psf",
@@ -137,4 +156,7 @@ SPEC = BlockSpec(
     mc_batch=200,
     action="read",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_IN_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

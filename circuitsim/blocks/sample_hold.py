@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import constants
 
-from circuitsim.blocks import error_lut
+from circuitsim.blocks import error_lut, static_power
 from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.calibration.fitting import eval_polynomial, fit_polynomial, sigma_per_point
@@ -171,6 +171,23 @@ def validation_model(arrays, x, rng, n_samples) -> Prediction:
 FIT_GRID = tuple(np.round(np.arange(0.1, 1.7001, 0.1), 6))
 HOLDOUT_GRID = tuple(np.round(np.arange(0.15, 1.6501, 0.1), 6))
 
+#: Quiescent input of the static measurement (V): mid-scale.
+V_IN_STATIC_V = 0.9
+STATIC_NOTE = ("no bias: VDD feeds only the clock drivers, so both figures are leakage. static_W: VDD x I_VDD at "
+               "the DC operating point with the clock idle low (switch open, hold) and the input at 0.9 V; "
+               "leakage_W: the same with the input at 0 V.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one sample-and-hold (W), DC operating points of
+    ``netlists/sample_hold.cir``; the block has no bias, VDD feeds only the clock drivers. On: clock idle at
+    its first level (low: hold), input ``task.inputs[0]``: P = VDD·I_VDD. Off: the same with the input at
+    0 V. Both are leakage (drivers, switch junctions)."""
+    v = float(np.ravel(task.inputs)[0])
+    return static_power.measure(session, ("vdd",), on={"params": {"vin_v": v, "vprev_v": v}},
+                                off={"params": {"vin_v": 0.0, "vprev_v": 0.0}})
+
+
 SPEC = BlockSpec(
     name="sample_hold",
     netlist="sample_hold",
@@ -187,4 +204,7 @@ SPEC = BlockSpec(
     mc_batch=50,
     action="sample",
     mc_fit_factor=4,
+    static=static,
+    static_inputs=(V_IN_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from circuitsim.blocks import static_power
 from circuitsim.blocks.modes import Mode
 from circuitsim.blocks.scm import (
     N_BITS,
@@ -196,6 +197,37 @@ MC_HOLDOUT_V_IN = (0.8, 1.2)
 MC_FIT_GRID = tuple((v, float(w)) for v in MC_FIT_V_IN for w in range(N_WORDS))
 MC_HOLDOUT_GRID = tuple((v, float(w)) for v in MC_HOLDOUT_V_IN for w in range(N_WORDS))
 
+#: Quiescent point of the static measurement: (v_in (V), weight word) of MAC slot 0 (word 15 = +15).
+STATIC_POINT = (1.0, 15.0)
+STATIC_NOTE = ("no bias: switch drivers and V_CM references only, so both figures are leakage. static_W: VDD x I_VDD "
+               "+ VDD x max(I_VCM, 0) + VDD x max(I_VCMR, 0) (the V_CM references as buffers on VDD, as in the MAC "
+               "energy) at the DC operating point with every phase clock idle low, v_in = 1.0 V and weight word +15 "
+               "on the word lines; leakage_W: the same with weight word 0. The word lines act only through the phase "
+               "clocks, so with the clocks idle every bit rests (S2, S3 on: both plates on V_CM) and the two "
+               "figures coincide.")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one SCM (W), DC operating points of ``netlists/scm.cir``; the block has no
+    bias. P = VDD·I_VDD + VDD·max(I_VCM, 0) + VDD·max(I_VCMR, 0): the V_CM references are buffers on VDD,
+    charged as in the MAC energy. On: phase clocks idle at their first level (low), slot 0 at
+    ``task.inputs[0]`` = (v_in, word). Off: the same with word 0 (every bit at rest). Both are leakage."""
+    v_in, word = np.ravel(task.inputs)[:2]
+    vdd = session.deck_param("vdd_v")
+
+    def condition(w: int) -> dict:
+        params = {"vin_0": float(v_in), "sg_0": (w >> 4) & 1, **{f"b{b}_0": (w >> b) & 1 for b in range(N_BITS)}}
+        return {"params": params}
+
+    result = static_power.measure(session, ("vdd", "vcm", "vcmr"), on=condition(int(word)), off=condition(0))
+    volts = np.full(3, vdd)  # the references' charge at VDD, and only what they source
+    for key, cond in (("static_W", "on_A"), ("leakage_W", "off_A")):
+        current = result[cond] * np.array([1.0, 0.0, 0.0]) + np.maximum(result[cond], 0.0) * np.array([0.0, 1.0, 1.0])
+        result[key] = np.float64(np.sum(volts * current))
+    result["supply_V"] = volts
+    return result
+
+
 SPEC = BlockSpec(
     name="scm",
     netlist="scm",
@@ -214,4 +246,7 @@ SPEC = BlockSpec(
     mc_fit_factor=2,
     mc_fit_grid=MC_FIT_GRID,
     mc_holdout_grid=MC_HOLDOUT_GRID,
+    static=static,
+    static_inputs=(STATIC_POINT,),
+    static_note=STATIC_NOTE,
 )

@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from circuitsim.blocks import comparator2t as c2t
+from circuitsim.blocks import static_power
 from circuitsim.calibration.contract import CalibrationData, Fit, Prediction
 from circuitsim.spice.analyses import apply_point
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
@@ -267,6 +268,28 @@ def _grid(biases) -> tuple:
 FIT_GRID = _grid(c2t.FIT_GRID)
 HOLDOUT_GRID = _grid(c2t.HOLDOUT_GRID)
 
+#: Quiescent point of the static measurement: the pair's biases (V: calibrated low-threshold cell, its
+#: high-threshold companion, the deck's defaults) and the shared input (V).
+V_B_STATIC_V = (0.35, 0.1)
+V_IN_STATIC_V = 0.9
+STATIC_NOTE = ("static_W: VDD x (I_VDD1 + I_VDDC1) of one ternary comparator (pair 1: both cells, each on its own "
+               "supply) at the DC operating point with biases 0.35 V (low-threshold cell) and 0.1 V (high-threshold "
+               "cell) and the input at 0.9 V; leakage_W: the same with both bias lines gated to VDD (loads off).")
+
+
+def static(session, task) -> dict:
+    """Static power and leakage of one ternary comparator (two cells, W), DC operating points of
+    ``netlists/ternary.cir`` (pair 1, supplies ``vdd1`` and ``vddc1``). On: biases ``task.inputs[0]``
+    (calibrated cell, companion), input ``vin`` at :data:`V_IN_STATIC_V`: P = VDD·(I_VDD1 + I_VDDC1).
+    Off: both bias lines at VDD (loads off), the input unchanged."""
+    v_b, v_bc = (float(v) for v in np.ravel(task.inputs)[:2])
+    vdd = session.deck_param("vdd_v")
+    inputs = {"vin": V_IN_STATIC_V}
+    return static_power.measure(session, ("vdd1", "vddc1"), on={"params": {"vb1_v": v_b, "vbc1_v": v_bc},
+                                                               "sources": inputs},
+                                off={"params": {"vb1_v": vdd, "vbc1_v": vdd}, "sources": inputs})
+
+
 #: The 2T comparator's contract (8-bit judgement on 0..1.8 V, 200-sample MC batches, a 2x fit stream, action
 #: "decision") on the ternary deck and its 2-D grid.
 SPEC = replace(
@@ -282,4 +305,7 @@ SPEC = replace(
     model=validation_model,
     resolution_note="trip points on the 8-bit imaging path's signal range, 0..1.8 V (LSB 7.03 mV), as the 2T "
                     "comparator",
+    static=static,
+    static_inputs=(V_B_STATIC_V,),
+    static_note=STATIC_NOTE,
 )

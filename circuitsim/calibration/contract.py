@@ -4,7 +4,8 @@ fit, the behavioral model under test, and the resolution it is judged at.
 
 ``simulate(session, task)`` returns, per input point, at least ``out_V`` (the block's output), and for
 nominal tasks ``energy_J`` (per operation) and ``latency_s``; Monte Carlo tasks return ``out_V`` with
-shape (samples, points).
+shape (samples, points). The optional ``static(session, task)`` returns at least ``static_W`` and
+``leakage_W`` (scalars, W per instance) at the block's stated on and off conditions.
 
 Grids are 1-D (a tuple of floats, one input per point) or d-dimensional (a tuple of d-tuples, e.g.
 ``(v_in, weight_word)``); ``model(arrays, x, rng, n)`` then receives ``x`` as an (n, d) array.
@@ -51,6 +52,14 @@ class BlockSpec:
     #: ``False``: the block runs no Monte Carlo of its own (e.g. one resolution of a converter whose mismatch
     #: is simulated at another resolution of the same hardware); its σ is not judged.
     monte_carlo: bool = True
+    #: ``static(session, task)``: the block's quiescent supply power and off-state leakage at the task's
+    #: point (DC operating points of its deck, see :mod:`circuitsim.blocks.static_power`); ``None`` = the
+    #: block records none. Its result goes to ``spice.npz`` as ``static_*`` and to ``energy.json`` as
+    #: ``static_W`` / ``leakage_W`` (W per instance), with ``static_note`` saying the two conditions.
+    static: Callable | None = None
+    #: The quiescent input point(s) handed to ``static`` as ``task.inputs`` (same shape as a grid row).
+    static_inputs: tuple = ()
+    static_note: str = ""
 
     @property
     def energy_component(self) -> str:

@@ -1,6 +1,11 @@
 """``circuitsim calibrate``: plan the SPICE tasks of each block (corner x temperature x Monte Carlo
 batch), run them through an executor with the resumable cache, fit, and write one artifact per
-(block, corner, temperature) under ``<out>/<technology>/<corner>_<temp>C/<block>/``."""
+(block, corner, temperature) under ``<out>/<technology>/<corner>_<temp>C/<block>/``.
+
+A block that declares ``static`` also gets one static task per point (its quiescent supply power and
+off-state leakage, DC operating points of the same deck). :func:`calibrate_static` (``circuitsim calibrate
+BLOCK --static-only``) runs only those tasks and adds their results to the committed artifacts, whose
+model it re-fits from their own SPICE data and requires to come out byte-identical."""
 
 from __future__ import annotations
 
@@ -91,6 +96,46 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
     return tasks
 
 
+#: ``analysis`` of a block's static-power task (one per operating point).
+STATIC_ANALYSIS = "static"
+#: What a static task adds to ``energy.json`` (top level, beside ``actions``).
+STATIC_ENERGY_KEYS = ("static_W", "leakage_W", "static_note")
+
+
+def plan_static_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task]:
+    """One static task per point (nominal models, ``spec.static_inputs``); none if the block declares none."""
+    if spec.static is None:
+        return []
+    netlist = load_netlist(spec.netlist)
+    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    return [Task(block=spec.name, analysis=STATIC_ANALYSIS, simulate=spec.static, netlist=str(netlist.path),
+                 netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256,
+                 corner=c, temp_c=t, mismatch=False, inputs=tuple(spec.static_inputs))
+            for c, t in plan.points]
+
+
+def static_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
+    """The command that measures this artifact's static figures again (from its committed fit)."""
+    tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    parts = ["circuitsim calibrate", block, f"--technology {tech}"]
+    if tuple(plan.points) != tuple(technology.calibration_points):
+        parts.append(f"--corners {corner} --temps {temp:g}")
+    return " ".join(parts + ["--static-only"])
+
+
+def _static_parts(spec: BlockSpec, technology: Technology, plan: Plan, corner: str, temp: float,
+                  result: dict) -> tuple[dict, dict, dict]:
+    """What a static result adds to an artifact: ``spice.npz`` arrays (``static_<key>``), ``energy.json``
+    keys (:data:`STATIC_ENERGY_KEYS`) and the provenance record ``static``."""
+    arrays = {f"static_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
+    energy = {"static_W": float(result["static_W"]), "leakage_W": float(result["leakage_W"]),
+              "static_note": spec.static_note}
+    provenance = {"reproduce": static_reproduce_command(spec.name, technology, plan, corner, temp),
+                  "ngspice_version": str(result["ngspice_version"]), "date": run_date(),
+                  "inputs": np.asarray(spec.static_inputs, float).tolist()}
+    return arrays, energy, provenance
+
+
 def reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
     """The command that makes this artifact again, spelled from the options that change results (block,
     technology, point, Monte Carlo samples, seed), never from options that do not (--quiet, --workers)."""
@@ -118,7 +163,8 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
 
     Provenance records the reproducing command (:func:`reproduce_command`), not this process's command
     line, so a rerun with other options that do not change results writes the same bytes."""
-    all_tasks = {spec.name: plan_tasks(spec, technology, plan) for spec in specs}
+    all_tasks = {spec.name: plan_tasks(spec, technology, plan) + plan_static_tasks(spec, technology, plan)
+                 for spec in specs}
     flat = [t for tasks in all_tasks.values() for t in tasks]
     summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
                         description="calibrate " + " ".join(all_tasks))
@@ -133,8 +179,10 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
         for corner, temp in plan.points:
             nominal_task = next(t for t in tasks if t.analysis == "nominal" and (t.corner, t.temp_c) == (corner, temp))
             result = by_key[nominal_task.key]
+            static = next((by_key[t.key] for t in tasks if t.analysis == STATIC_ANALYSIS
+                           and (t.corner, t.temp_c) == (corner, temp)), None)
             written.append(_write_point(spec, technology, plan, corner, temp, result, mc, out_dir,
-                                        nominal_task.netlist_sha256))
+                                        nominal_task.netlist_sha256, static))
     return written
 
 
@@ -167,7 +215,7 @@ def calibration_data_from_artifact(spec: BlockSpec, point: OperatingPoint,
                            mc_point, mc_fit_x=spice.get("mc_fit_x"), mc_holdout_x=spice.get("mc_holdout_x"))
 
 
-def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256) -> Path:
+def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256, static=None) -> Path:
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
@@ -226,5 +274,81 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
     if separate_mc:
         provenance["mc_fit_points"] = len(mc_fit_x)
         provenance["mc_holdout_points"] = len(mc_holdout_x)
+    if static is not None:  # only then, so the artifacts of blocks without a static task keep their bytes
+        static_arrays, static_energy, provenance["static"] = _static_parts(spec, technology, plan, corner, temp,
+                                                                           static)
+        spice_arrays.update(static_arrays)
+        energy.update(static_energy)
     files = {MODEL_FILE: npz_bytes(fit.arrays), SPICE_FILE: npz_bytes(spice_arrays), ENERGY_FILE: json_bytes(energy)}
     return ArtifactStore(out_dir).write(spec.name, OperatingPoint(corner, temp, technology.name), files, provenance)
+
+
+def calibrate_static(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
+                     cache_dir: Path, workers: int = 1, scheduler: str | None = None,
+                     progress: bool = True) -> list[Path]:
+    """``circuitsim calibrate BLOCK --static-only``: run only the static tasks of ``specs`` at the plan's
+    points (cached like the others) and add their results to the artifacts already under ``out_dir``.
+
+    Every point's :class:`CalibrationData` is rebuilt from its artifact (:func:`calibration_data_from_artifact`)
+    and fitted again; the new ``model.npz`` must be byte-identical to the committed one and the fit's
+    energy, latency and notes equal to the committed ones, else nothing is written (the block needs a full
+    calibration). ``spice.npz`` gains the ``static_*`` arrays, ``energy.json`` the keys
+    :data:`STATIC_ENERGY_KEYS` (``actions`` untouched), the provenance a ``static`` record; earlier static
+    results are replaced. The artifact must come from this checkout's netlist and technology file."""
+    store = ArtifactStore(out_dir)
+    missing = [spec.name for spec in specs if spec.static is None]
+    if missing:
+        raise CircuitsimError(f"{', '.join(missing)} declare(s) no static measurement (BlockSpec.static)")
+    for spec in specs:
+        netlist = load_netlist(spec.netlist)
+        for corner, temp in plan.points:
+            point = OperatingPoint(corner, temp, technology.name)
+            if not store.has(spec.name, point):
+                raise CircuitsimError(store.missing_message(spec.name, point) + "; --static-only adds to "
+                                      f"existing artifacts: run circuitsim calibrate {spec.name} first")
+            prov = store.open(spec.name, point).provenance
+            if (prov.get("netlist_sha256"), prov.get("technology_sha256")) != (netlist.sha256, technology.sha256):
+                raise CircuitsimError(f"{spec.name} at {point.name}: the artifact was made from another "
+                                      f"{netlist.path.name} or technology file than this checkout's; its static "
+                                      f"figures would not belong to it. Recalibrate: circuitsim calibrate {spec.name}")
+    all_tasks = {spec.name: plan_static_tasks(spec, technology, plan) for spec in specs}
+    flat = [t for tasks in all_tasks.values() for t in tasks]
+    summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
+                        description="static " + " ".join(all_tasks))
+    by_key = {t.key: r for t, r in zip(flat, summary.results)}
+    staged = []  # every point re-fitted and checked before any artifact is rewritten
+    for spec in specs:
+        for task in all_tasks[spec.name]:
+            point = OperatingPoint(task.corner, task.temp_c, technology.name)
+            staged.append((spec, point, _restaged_files(spec, technology, plan, point, store, by_key[task.key])))
+    return [store.write(spec.name, point, files, provenance) for spec, point, (files, provenance) in staged]
+
+
+def _restaged_files(spec: BlockSpec, technology: Technology, plan: Plan, point: OperatingPoint,
+                    store: ArtifactStore, static: dict) -> tuple[dict, dict]:
+    """The files and provenance of the artifact of ``spec`` at ``point`` with ``static`` added, after
+    checking that the re-fit from its own SPICE data gives its committed model back byte for byte."""
+    artifact = store.open(spec.name, point)
+    fit = spec.fit(calibration_data_from_artifact(spec, point, store))
+    model = npz_bytes(fit.arrays)
+    table = artifact.table(ENERGY_FILE)
+    refit_action = [{"name": spec.action, "energy_J": fit.energy_J, "latency_s": fit.latency_s,
+                     "note": fit.notes.get("energy", "")}]
+    if (model != (artifact.path / MODEL_FILE).read_bytes() or json_bytes(refit_action) != json_bytes(table["actions"])
+            or json_bytes(fit.notes) != json_bytes(artifact.provenance.get("notes"))):
+        raise CircuitsimError(f"{spec.name} at {point.name}: the fit no longer reproduces the committed model, "
+                              "energy or notes from the committed SPICE data; the static figures cannot be added "
+                              f"to it. Recalibrate: circuitsim calibrate {spec.name}")
+    arrays, energy, record = _static_parts(spec, technology, plan, point.corner, point.temp_c, static)
+    spice = {k: v for k, v in artifact.arrays(SPICE_FILE).items() if not k.startswith("static_")}
+    spice.update(arrays)
+    table = {k: v for k, v in table.items() if k not in STATIC_ENERGY_KEYS}
+    table.update(energy)
+    provenance = {k: v for k, v in artifact.provenance.items() if k not in ("files", "content_sha256")}
+    provenance["static"] = record
+    # the full calibration that makes this artifact again (static figures included), from its own seed and
+    # Monte Carlo sample count; "command" and "date" stay those of the run that made the fit
+    mc = provenance.get("mc_fit_samples", 0) // spec.mc_fit_factor if spec.monte_carlo else plan.mc_samples
+    own = Plan(plan.points, plan.mc_point, int(mc), int(provenance.get("seed", plan.seed)))
+    provenance["reproduce"] = reproduce_command(spec.name, technology, own, point.corner, point.temp_c)
+    return {MODEL_FILE: model, SPICE_FILE: npz_bytes(spice), ENERGY_FILE: json_bytes(table)}, provenance

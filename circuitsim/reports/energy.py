@@ -12,17 +12,22 @@ from pathlib import Path
 
 from circuitsim import __version__
 
-SUMMARY_COLUMNS = ("energy_per_frame_J", "power_W", "frame_rate_hz", "frame_time_s", "limiting_stage",
-                   "bits_per_frame", "bits_per_second", "compression_ratio")
+SUMMARY_COLUMNS = ("energy_per_frame_J", "dynamic_energy_per_frame_J", "static_energy_per_frame_J",
+                   "leakage_energy_per_frame_J", "power_W", "frame_rate_hz", "max_frame_rate_hz", "frame_time_s",
+                   "limiting_stage", "bits_per_frame", "bits_per_second", "compression_ratio")
 
 
 def evaluate_all(names, technology: str = "literature", calibration_root: Path | None = None,
-                 point=None) -> list:
-    """Evaluate every architecture (name or YAML path) with one shared budget resolver at ``point``."""
+                 point=None, overrides: dict | None = None, energy_table: Path | None = None) -> list:
+    """Evaluate every architecture (name or YAML path) with one shared budget resolver at ``point``, each
+    with ``overrides`` (``--set``: parameters and operating keys) and the default energy table with
+    ``energy_table`` merged over it when given."""
     from circuitsim.accounting import BudgetResolver, evaluate
+    from circuitsim.accounting.tables import merged_table
 
-    resolver = BudgetResolver(technology, calibration_root, point=point)
-    return [evaluate(name, resolver=resolver) for name in names]
+    table = merged_table(Path(energy_table)) if energy_table else None
+    resolver = BudgetResolver(technology, calibration_root, table=table, point=point)
+    return [evaluate(name, resolver=resolver, overrides=overrides) for name in names]
 
 
 def comparison_table(evaluations):
@@ -61,20 +66,36 @@ def _eng(value: float, unit: str) -> str:
 
 def format_text(evaluations) -> str:
     """Terminal view: the comparison table, then each architecture's lines."""
-    out = [f"{'architecture':<14}{'E/frame':>12}{'power':>12}{'frame rate':>14}{'bits/frame':>14}"
-           f"{'bandwidth':>15}{'CR':>9}  bound by"]
+    out = [f"{'architecture':<14}{'E/frame':>12}{'dynamic':>12}{'static':>12}{'leakage':>12}{'power':>12}"
+           f"{'frame rate':>12}{'max rate':>12}{'bits/frame':>13}{'CR':>8}  bound by"]
     for ev in evaluations:
         s = ev.summary()
-        out.append(f"{ev.arch.name:<14}{_eng(s['energy_per_frame_J'], 'J'):>12}{_eng(s['power_W'], 'W'):>12}"
-                   f"{_eng(s['frame_rate_hz'], 'Hz'):>14}{_eng(s['bits_per_frame'], 'bit'):>14}"
-                   f"{_eng(s['bits_per_second'], 'bit/s'):>15}{s['compression_ratio']:>9.4g}  {s['limiting_stage']}")
+        out.append(f"{ev.arch.name:<14}{_eng(s['energy_per_frame_J'], 'J'):>12}"
+                   f"{_eng(s['dynamic_energy_per_frame_J'], 'J'):>12}{_eng(s['static_energy_per_frame_J'], 'J'):>12}"
+                   f"{_eng(s['leakage_energy_per_frame_J'], 'J'):>12}{_eng(s['power_W'], 'W'):>12}"
+                   f"{_eng(s['frame_rate_hz'], 'Hz'):>12}{_eng(s['max_frame_rate_hz'], 'Hz'):>12}"
+                   f"{_eng(s['bits_per_frame'], 'bit'):>13}{s['compression_ratio']:>8.4g}  {s['limiting_stage']}")
     for ev in evaluations:
+        s = ev.summary()
         out += ["", f"{ev.arch.name}: {ev.budget_description}",
-                f"  {'component':<16}{'action':<18}{'count':>12}{'E/action':>12}{'E/frame':>12}{'share':>8}  source"]
+                f"  frame rate {_eng(s['frame_rate_hz'], 'Hz')}, frame period {_eng(s['frame_period_s'], 's')} "
+                f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, set by {s['max_frame_rate_limited_by']}), "
+                f"exposure {_eng(s['exposure_s'], 's')}",
+                f"  {'component':<16}{'action':<18}{'term':<9}{'count':>11}{'E/unit':>22}{'E/frame':>12}{'share':>8}"
+                "  source"]
         for _, row in ev.table().iterrows():
-            out.append(f"  {row['component']:<16}{row['action']:<18}{row['count']:>12.4g}"
-                       f"{_eng(row['energy_per_action_J'], 'J'):>12}{_eng(row['energy_J'], 'J'):>12}"
+            unit = row["energy_per_action_J"]
+            if row["term"] != "dynamic":  # J per instance per frame = P x t
+                unit_text = f"{_eng(row['power_W'], 'W')} x {_eng(row['time_s'], 's')}"
+            else:
+                unit_text = _eng(unit, "J")
+            out.append(f"  {row['component']:<16}{row['action']:<18}{row['term']:<9}{row['count']:>11.4g}"
+                       f"{unit_text:>22}{_eng(row['energy_J'], 'J'):>12}"
                        f"{row['share']:>8.1%}  {source_label(row)}")
+        out.append(f"  {'by component':<16}{'dynamic':>12}{'static':>12}{'leakage':>12}{'total':>12}")
+        for name, terms in s["component_terms"].items():
+            out.append(f"  {name:<16}{_eng(terms['dynamic'], 'J'):>12}{_eng(terms['static'], 'J'):>12}"
+                       f"{_eng(terms['leakage'], 'J'):>12}{_eng(sum(terms.values()), 'J'):>12}")
     return "\n".join(out)
 
 
@@ -111,6 +132,7 @@ def provenance(evaluations, command: str) -> dict:
         "technology": evaluations[0].technology if evaluations else None,
         "budgets": evaluations[0].budget_description if evaluations else None,
         "energy_table_sha256": sha(LITERATURE_TABLE),
+        "energy_tables": {str(p): sha(p) for p in (evaluations[0].energy_tables if evaluations else ())},
         "architectures": {ev.arch.name: {"path": str(ev.arch.path), "sha256": sha(ev.arch.path)}
                           for ev in evaluations},
     }
@@ -120,6 +142,8 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
     """The Markdown report: provenance, the comparison, then each architecture's line table with sources."""
     comp = comparison_table(evaluations)
     fmt = {"energy_per_frame_J": lambda v: _eng(v, "J"), "power_W": lambda v: _eng(v, "W"),
+           "dynamic_energy_per_frame_J": lambda v: _eng(v, "J"), "static_energy_per_frame_J": lambda v: _eng(v, "J"),
+           "leakage_energy_per_frame_J": lambda v: _eng(v, "J"), "max_frame_rate_hz": lambda v: _eng(v, "Hz"),
            "frame_rate_hz": lambda v: _eng(v, "Hz"), "frame_time_s": lambda v: _eng(v, "s"),
            "bits_per_frame": lambda v: _eng(v, "bit"), "bits_per_second": lambda v: _eng(v, "bit/s"),
            "compression_ratio": lambda v: f"{v:.4g}"}
@@ -136,14 +160,18 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
     for ev in evaluations:
         s = ev.summary()
         table = ev.table()
-        lines = table[["component", "action", "count", "energy_per_action_J", "energy_J", "share", "origin",
-                       "source_kind", "fallback_reason", "source"]]
+        lines = table[["component", "action", "term", "count", "energy_per_action_J", "power_W", "time_s",
+                       "energy_J", "share", "origin", "source_kind", "fallback_reason", "source"]]
         out += [f"## {ev.arch.name}", "", ev.arch.description, "",
-                f"Energy per frame {_eng(s['energy_per_frame_J'], 'J')}, per second {_eng(s['power_W'], 'W')}; "
-                f"frame rate {_eng(s['frame_rate_hz'], 'Hz')} (frame time {_eng(s['frame_time_s'], 's')}, "
-                f"bound by {s['limiting_stage']}); {_eng(s['bits_per_frame'], 'bit')} per frame, "
+                f"Energy per frame {_eng(s['energy_per_frame_J'], 'J')} (dynamic "
+                f"{_eng(s['dynamic_energy_per_frame_J'], 'J')}, static {_eng(s['static_energy_per_frame_J'], 'J')}, "
+                f"leakage {_eng(s['leakage_energy_per_frame_J'], 'J')}), per second {_eng(s['power_W'], 'W')}; "
+                f"frame rate {_eng(s['frame_rate_hz'], 'Hz')}, frame period {_eng(s['frame_period_s'], 's')} "
+                f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, frame time {_eng(s['frame_time_s'], 's')}, "
+                f"set by {s['max_frame_rate_limited_by']}; rate bound by {s['limiting_stage']}); {_eng(s['bits_per_frame'], 'bit')} per frame, "
                 f"{_eng(s['bits_per_second'], 'bit/s')}; compression ratio {s['compression_ratio']:.4g}.", "",
                 _md_table(lines, {"count": lambda v: f"{v:.4g}", "energy_per_action_J": lambda v: _eng(v, "J"),
+                                  "power_W": lambda v: _eng(v, "W"), "time_s": lambda v: _eng(v, "s"),
                                   "energy_J": lambda v: _eng(v, "J"), "share": lambda v: f"{v:.1%}",
                                   "source": lambda v: str(v).replace("|", "/")}), ""]
         if ev.arch.notes:

@@ -88,12 +88,16 @@ def test_sky130_budget_from_artifact(tmp_path, write_energy_artifact):
     directory = write_energy_artifact("pixel_4t", "readout", 3.0e-12, 1e-6)
     calibrated = evaluate("cnv", resolver=BudgetResolver("sky130", calibration_root=tmp_path))
     literature = evaluate("cnv", resolver=BudgetResolver("literature", calibration_root=tmp_path))
-    pixel = calibrated.table().set_index("component").loc["pixel"]
+    table = calibrated.table()
+    pixel = table[table["term"] == "dynamic"].set_index("component").loc["pixel"]
     assert pixel["origin"] == "calibrated" and pixel["energy_per_action_J"] == 3.0e-12
     assert "sha256:" in pixel["source"] and "pixel_4t" in pixel["source"]
-    assert calibrated.component_energy_J()["pixel"] == pytest.approx(448 * 448 * 3.0e-12)
-    assert literature.component_energy_J()["pixel"] == pytest.approx(448 * 448 * 12.1e-12)
-    others = calibrated.table().set_index("component").drop(index="pixel")
+    assert calibrated.component_terms_J()["pixel"]["dynamic"] == pytest.approx(448 * 448 * 3.0e-12)
+    assert literature.component_terms_J()["pixel"]["dynamic"] == pytest.approx(448 * 448 * 12.1e-12)
+    # the artifact has no static_W / leakage_W: the pixel's static line is the table's, and says why
+    static = table[(table["component"] == "pixel") & (table["term"] == "static")].iloc[0]
+    assert static["origin"] == "literature" and "records no static_W" in static["fallback_reason"]
+    others = table[table["term"] == "dynamic"].set_index("component").drop(index="pixel")
     assert set(others["origin"]) == {"literature"}
     # a tampered artifact is refused (content hash checked on load)
     (directory / ENERGY_FILE).write_text((directory / ENERGY_FILE).read_text().replace("3e-12", "1e-12"))
@@ -119,7 +123,10 @@ def test_sweep_where_a_timing_group_stays_constant(params):
     assert len(frame) == len(next(iter(params.values())))
     one = evaluate("leca-4x4")
     assert frame["frame_rate_hz"].to_numpy() == pytest.approx(one.frame_rate_hz)  # the array bounds the frame
-    assert frame["energy_per_frame_J"].to_numpy() == pytest.approx(one.energy_per_frame_J)
+    # the link's lane count changes its energy (L data lanes + 1 clock lane in HS mode for the link time)
+    expected = [evaluate("leca-4x4", overrides=dict(zip(params, point))).energy_per_frame_J
+                for point in zip(*params.values())]
+    assert frame["energy_per_frame_J"].to_numpy() == pytest.approx(expected, rel=1e-12)
 
 
 def test_sweep_cli_single_value(tmp_path):

@@ -144,3 +144,17 @@ def test_bad_input(luts):
     layer(torch.full((1, 8, 8), -0.5))
     assert int(layer.clipped_inputs) - before == 64, "negative image values are clipped and counted"
     assert issubclass(InputRangeError, CircuitsimError)
+
+
+def test_chain_has_no_graph_breaks_and_compiled_front_gives_the_same_codes(luts, raw):
+    """The noise is drawn outside the chain, so dynamo traces it whole; the compiled front end computes what
+    the eager one does (hard mode, against the frame simulator's codes)."""
+    layer = LecaEncoder(luts, 8, 3, "noisy", generator=torch.Generator().manual_seed(0)).train()
+    x = layer._raw(torch.rand(1, 3, 8, 8))
+    layer.resample_instance(tuple(x.shape[-2:]))
+    explanation = torch._dynamo.explain(layer._chain)(x, True, layer.instance, layer.draw_temporal_noise(x))
+    assert explanation.graph_break_count == 0, [r.reason for r in explanation.break_reasons]
+    w = np.random.default_rng(2).integers(-15, 16, size=(4, 4, 4))
+    ref = leca.simulate_frame(raw, leca.LecaConfig(weights=w, q_bits=4, mode="hard"), np.random.default_rng(1))
+    hard = LecaEncoder(luts, 4, 4, "hard", weights=w, dtype=torch.float64).eval().compile()
+    assert np.array_equal(hard(torch.tensor(raw)[None])[0].detach().numpy(), ref.codes)

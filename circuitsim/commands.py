@@ -244,8 +244,9 @@ def sweep_command(arch: str, param_specs, technology: str = "literature", out: P
                   y: str = "compression_ratio") -> str:
     """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + a Pareto PNG over the
     columns ``x`` and ``y`` under ``out``."""
+    from circuitsim.accounting.resolver import BudgetResolver
     from circuitsim.accounting.sweep import parse_param, sweep
-    from circuitsim.accounting.tables import BudgetResolver, merged_table
+    from circuitsim.accounting.tables import merged_table
 
     params = dict(parse_param(spec) for spec in param_specs)
     if out:

@@ -10,6 +10,9 @@ discovers, writes (atomically) and reads (hash-checked) artifacts. Reading impor
 Byte-for-byte reproducibility: the zip entries carry a fixed timestamp and sorted names, JSON is written
 with sorted keys, and the provenance date honours ``SOURCE_DATE_EPOCH`` (the reproducible-builds
 convention), so the same inputs produce identical files.
+
+Why one module of ~470 lines: layout, deterministic encoding, atomic replacement, hash and label checks,
+staleness and discovery belong together, so that no reader carries its own copy of any of them.
 """
 
 from __future__ import annotations

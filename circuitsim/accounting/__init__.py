@@ -9,13 +9,9 @@ from circuitsim.accounting.engine import (
     list_architectures,
     load_architecture,
 )
+from circuitsim.accounting.resolver import BudgetResolver
 from circuitsim.accounting.schema import Architecture, ArchitectureError
-from circuitsim.accounting.tables import (
-    Budget,
-    BudgetResolver,
-    EnergyTableError,
-    load_energy_table,
-)
+from circuitsim.accounting.tables import Budget, EnergyTableError, load_energy_table
 
 __all__ = [
     "Architecture", "ArchitectureError", "Budget", "BudgetResolver", "EnergyTableError", "Evaluation",

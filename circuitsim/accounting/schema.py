@@ -40,6 +40,10 @@ An architecture file (``architectures/<name>.yaml``)::
         block: digital_fp32_45nm
         workload: snn_vgg11_backbone  # per-layer workload file: expands into mac/ac lines
         time_steps: time_steps
+
+Why one module of ~500 lines: it is the architecture file format, section by section (parameters, derived,
+output, timing, operating, components, constraints) with the error message of every malformed field; splitting
+it would scatter one format's rules.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from circuitsim.accounting.engine import (
     load_architecture,
     resolve_budgets,
 )
+from circuitsim.accounting.resolver import BudgetResolver
 from circuitsim.accounting.schema import Architecture
-from circuitsim.accounting.tables import BudgetResolver
 from circuitsim.errors import CircuitsimError
 
 #: Most points one sweep evaluates: each point holds ~40 float columns (parameters, figures, one energy

@@ -102,29 +102,6 @@ def simulate(session, task) -> dict:
     return out if task.seeds else {k: v[0] for k, v in out.items()}
 
 
-STATIC_NOTE = ("no bias: the StrongARM comparator and the logic draw no static current while the clock is idle, so "
-               "both figures are leakage and equal. Both: sum of V x I over V_ref, V_cm (at VDD/2), the comparator, "
-               "logic, clock and start sources (those its conversion energy counts) at the DC operating point with "
-               "the clock stopped at its off level (low), the start line at its idle level (high), the resolution "
-               "lines set for this N and v_d = 0. The deck has no other off state: with the start or resolution "
-               "lines at 0 V the DC solution of its dynamic and bistable logic is arbitrary (measured: mA of "
-               "crowbar current through the V_ref switches, a state no conversion reaches).")
-
-
-def static(session, task) -> dict:
-    """Static power and leakage of one SAR ADC (W), DC operating points of ``netlists/sar_adc.cir`` at
-    ``task.inputs[0]`` = (v_d, N). P = Σ V·I over the sources its conversion energy counts (V_ref, V_cm at
-    VDD/2, comparator, logic, clock, start). The converter has no bias: on = off = the clock stopped low,
-    the start line at its idle level (high), the resolution lines for N (see :data:`STATIC_NOTE` for why
-    no other off state is measured)."""
-    from circuitsim.blocks import static_power
-
-    v_d, n_bits = (float(v) for v in np.ravel(task.inputs)[:2])
-    idle = {"params": {"vd_v": v_d, "n_bits": n_bits}}
-    return static_power.measure(session, _SOURCES, volts_v={"vcm": 0.5 * session.deck_param("vdd_v")},
-                                on=idle, off=idle)
-
-
 def _dac_ideal_v(codes, n_bits: int, v_ref: float = V_REF_V) -> np.ndarray:
     """V_ref·Σ_k s_k·2^−k over the first N−1 decisions (s = ±1): what an unattenuated array subtracts by
     the last decision (V)."""
@@ -348,7 +325,6 @@ def _spec(n_bits: int):
         resolution_note=f"{n_bits}-bit code, differential ±1.8 V scale (LSB {lsb_mv:.2f} mV): "
                         "a code off by one is 1 LSB",
         mc_batch=25, action="conversion", component="sar_adc", monte_carlo=mc,
-        static=static, static_inputs=((0.0, float(n_bits)),), static_note=STATIC_NOTE,
         # placed with the design value α = 0.94 before the calibration measured 0.948: σ is judged on the
         # spread of codes at the same inputs in SPICE and model, so where they sit in a bin is immaterial
         mc_fit_grid=_bin_centres(n_bits, [40, 215], 0.94) if mc else None,

@@ -42,6 +42,10 @@ construction or from static shapes; the forward has no host syncs: image values 
 and counted in the buffer ``clipped_inputs`` (a tensor), values above the full well clip physically.
 
 :class:`InSensorSnnLayer` is :func:`circuitsim.sensor.snn.simulate_snn_frame` likewise.
+
+Why one module of ~590 lines: the LeCA encoder's hardware instance, noise draws and the PSF -> SCM -> FVF ->
+ADC chain share one set of tensors and must stay equal, term for term, to circuitsim.sensor.leca; the SNN
+layer is in torch_snn.py.
 """
 
 from __future__ import annotations

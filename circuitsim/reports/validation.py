@@ -4,7 +4,11 @@ block under ``reports/validation/<block>/validation.png`` (matplotlib imported l
 On a 1-D grid: transfer (model lines, SPICE markers, one colour per corner/temperature), error model − SPICE
 in mV with LSB on a second axis, Monte Carlo σ of SPICE and model with two-sided χ² intervals of an
 n-sample estimate, and σ_model/σ_SPICE with its F interval. A full 2-D grid (the SCM over (v_in, weight
-word)) is drawn as heat maps over the two inputs instead."""
+word)) is drawn as heat maps over the two inputs instead.
+
+Why one module of ~410 lines: the table and every validation figure (1-D transfers, 2-D heat maps, the sigma
+bands) read the same validation records.
+"""
 
 from __future__ import annotations
 

@@ -19,6 +19,9 @@ LUTs, no noise), ``noisy`` (LUTs + all noise).
 Interface choices (V): the CDS output ΔV ≥ 0 is written to the i-buffer as v_pix = V_PIX_DARK − ΔV, so a
 dark pixel sits at the top of the PSF's input range and the PSF output stays inside the SCM's range; the
 ADC converts FVF(v_p) − FVF(v_n) over ±``adc_full_scale_v``.
+
+Why one module of ~425 lines: the PE chain's numba kernel, its NumPy reference and the frame driver must
+change together (the tests hold them equal).
 """
 
 from __future__ import annotations

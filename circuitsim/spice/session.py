@@ -15,6 +15,10 @@ voltage sources) is refused, because whatever ngspice returns then (``1 mA`` int
 of an analysis that succeeded (gmin or source stepping needed, ...) are kept in
 :attr:`AnalysisRecord.warnings`; ``circuitsim spice run`` prints them with the result. A deck without an
 analysis is refused rather than returning ngspice's constants as "node voltages".
+
+Why one module of ~450 lines: everything that talks to the shared libngspice (load, reload after a fatal
+error, running analyses, collecting and mapping ngspice's messages back to deck lines) must share its one
+process-wide state.
 """
 
 from __future__ import annotations

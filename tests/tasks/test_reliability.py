@@ -150,7 +150,7 @@ def test_edited_export_metadata_is_refused(tmp_path):
 
 # 5. a missing energy.json is an error, never a quiet literature fallback
 def test_missing_energy_file_is_an_error_not_a_fallback(tmp_path):
-    from circuitsim.accounting.tables import BudgetResolver
+    from circuitsim.accounting.resolver import BudgetResolver
 
     directory = _copy_point("psf", tmp_path)
     (directory / ENERGY_FILE).unlink()

@@ -1,0 +1,193 @@
+"""The budget of one (component, action) at an operating point: from the calibration artifact of a
+calibrated technology when it has that action (read through :class:`circuitsim.store.ArtifactStore`,
+hash-checked), else from the literature table, with the reason it fell back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from circuitsim.accounting.tables import (
+    DEFAULT_SUPPLY_RANGE_V,
+    DEFAULT_VDD_V,
+    LITERATURE,
+    Budget,
+    EnergyTable,
+    EnergyTableError,
+    PerResolution,
+    PowerBudget,
+    load_energy_table,
+)
+from circuitsim.errors import CircuitsimError
+from circuitsim.store import ArtifactStore, OperatingPoint
+
+
+class BudgetResolver:
+    """Pick each (component, action) budget: calibrated for the operating point when the component's
+    artifact there has that action, else the literature table. ``technology="literature"`` never looks
+    at artifacts. Every literature budget a calibrated technology falls back to says why
+    (``fallback_reason``).
+
+    The artifacts are read through :class:`circuitsim.store.ArtifactStore` (hash-checked) at ``point``
+    (default: the technology's nominal tt 27 °C).
+    """
+
+    def __init__(self, technology: str = LITERATURE, calibration_root: Path | None = None,
+                 table: EnergyTable | None = None, *, point: OperatingPoint | None = None):
+        if point is not None and technology == LITERATURE:
+            technology = point.technology
+        self.technology = technology
+        self.store = ArtifactStore(calibration_root)
+        self.calibration_root = self.store.root
+        self.point = point or OperatingPoint(technology=technology)
+        if self.point.technology != technology:
+            raise CircuitsimError(f"operating point {self.point} is not of technology {technology!r}")
+        self.table = table or load_energy_table()
+        self._energy_cache: dict[str, dict | None] = {}
+        self._tables: dict[str, dict | None] = {}
+        if technology != LITERATURE:
+            self._check_technology()
+
+    def _check_technology(self) -> None:
+        from circuitsim.technology import shipped_technologies
+
+        names = shipped_technologies()
+        if self.technology not in names and not (self.calibration_root / self.technology).is_dir():
+            raise CircuitsimError(f"unknown technology {self.technology!r}; valid choices: "
+                                  f"{', '.join([LITERATURE, *names])}")
+
+    def describe(self) -> str:
+        names = " + ".join(Path(p).name for p in (self.table.sources or (self.table.path,)))
+        if self.technology == LITERATURE:
+            return f"literature table ({names})"
+        return (f"{self.technology} calibration artifacts at {self.point} under "
+                f"{self.calibration_root}, literature table ({names}) elsewhere")
+
+    def _artifact_actions(self, artifact: str) -> dict | None:
+        """``{action: record}`` of an artifact's ``energy.json`` (a component's, or one resolution's, e.g.
+        ``sar_adc_8b``) at the resolver's point, or None if there is no artifact there."""
+        if artifact not in self._energy_cache:
+            table = self.store.energy(artifact, self.point)
+            self._tables[artifact] = table
+            self._energy_cache[artifact] = None if table is None else {
+                rec["name"]: dict(rec, path=table["path"], content_sha256=table["content_sha256"],
+                                  static_W=table.get("static_W"), leakage_W=table.get("leakage_W"))
+                for rec in table.get("actions", [])}
+        return self._energy_cache[artifact]
+
+    def _supply_range(self, literature: PowerBudget) -> tuple:
+        """The technology's supply range (``supply.range_v``) for a calibrated block, else the table's."""
+        if not hasattr(self, "_technology_range"):
+            from circuitsim.technology import load_technology
+
+            try:
+                self._technology_range = tuple(load_technology(self.technology).supply_range_v)
+            except CircuitsimError:
+                self._technology_range = None
+        if self._technology_range is None:
+            return literature.supply_range_v
+        lo, hi = self._technology_range
+        return (min(lo, literature.supply_range_v[0]), max(hi, literature.supply_range_v[1]))
+
+    def power(self, component: str, bits: float | None = None, where: str = "") -> PowerBudget:
+        """Static and leakage power of one instance: the calibrated artifact's top-level ``static_W`` /
+        ``leakage_W`` (the artifact of resolution ``bits`` for a resolution-dependent component) when the
+        artifact states both, else the table's component-level figures with a ``fallback_reason``."""
+        literature = self.table.power.get(component) if self.table.power else None
+        if literature is None:
+            literature = PowerBudget(component, 0.0, 0.0, DEFAULT_VDD_V, DEFAULT_SUPPLY_RANGE_V, LITERATURE,
+                                     "estimate", "no static or leakage figure in the table: counted as zero")
+        if self.technology == LITERATURE:
+            return literature
+        artifact = component
+        entries = self.table.budgets.get(component, {})
+        resolved = [e for e in entries.values() if isinstance(e, PerResolution)]
+        if resolved:
+            artifact = resolved[0].artifact_name(bits) if bits is not None else None
+            if artifact is None:
+                return replace(literature, fallback_reason=f"{bits} bit has no {self.technology} artifact")
+        self._artifact_actions(artifact)
+        table = self._tables.get(artifact)
+        if table is None:
+            return replace(literature, fallback_reason=self._no_artifact_reason(artifact))
+        if table.get("static_W") is None or table.get("leakage_W") is None:
+            return replace(literature, fallback_reason=f"the {self.technology} artifact of {artifact!r} at "
+                           f"{self.point} records no static_W / leakage_W (recalibrate it to measure them)")
+        try:
+            root = Path(table["path"]).relative_to(self.calibration_root.parent)
+        except ValueError:
+            root = Path(table["path"])
+        note = f"; {table['static_note']}" if table.get("static_note") else ""
+        return PowerBudget(component, max(float(table["static_W"]), 0.0), max(float(table["leakage_W"]), 0.0),
+                           float(table.get("vdd_v", literature.vdd_v)), self._supply_range(literature),
+                           "calibrated", "calibrated",
+                           f"artifact {root} sha256:{table['content_sha256'][:16]}{note}")
+
+    def _no_artifact_reason(self, artifact: str) -> str:
+        """Why there is no calibrated figure: the component is calibrated elsewhere, or nowhere."""
+        elsewhere = self.store.points(artifact, self.technology)
+        if elsewhere:
+            return (f"{artifact} is not calibrated at {self.point}; calibrated points: {', '.join(elsewhere)}")
+        return f"no {self.technology} calibration artifact of {artifact!r} (not a calibrated block)"
+
+    def _fallback(self, literature: Budget, reason: str) -> Budget:
+        return replace(literature, fallback_reason=reason)
+
+    def _calibrated(self, component: str, action: str, record: dict, leakage_W: float | None) -> Budget:
+        directory = Path(record["path"])
+        try:
+            root = directory.relative_to(self.calibration_root.parent)
+        except ValueError:
+            root = directory
+        note = f"; {record['note']}" if record.get("note") else ""
+        leakage = record.get("leakage_W")
+        return Budget(component, action, float(record["energy_J"]),
+                      None if record.get("latency_s") is None else float(record["latency_s"]),
+                      leakage_W if leakage is None else float(leakage), "calibrated", "calibrated",
+                      f"artifact {root} sha256:{record['content_sha256'][:16]}{note}",
+                      static_W=None if record.get("static_W") is None else float(record["static_W"]))
+
+    def _calibrated_only(self, component: str, action: str, where: str) -> Budget:
+        """A calibrated block with no literature entry (e.g. ``inpixel_conv``): its artifact's figure, or the
+        table's own refusal (naming the valid components) when the artifact lacks it too."""
+        actions = self._artifact_actions(component)
+        if actions and action in actions:
+            return self._calibrated(component, action, actions[action], None)
+        try:
+            self.table.entry(component, action, where)
+        except EnergyTableError as exc:
+            raise EnergyTableError(f"{exc}; nor is there a {self.technology} artifact of {component!r} with "
+                                   f"action {action!r} at {self.point}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def budget(self, component: str, action: str, where: str = "", bits: float | None = None) -> Budget:
+        """Calibrated budget if the artifact exists and has ``action``; the literature entry otherwise,
+        with its ``fallback_reason``.
+
+        A resolution-dependent action (:class:`PerResolution`) is looked up at ``bits`` in the artifact of
+        that resolution (``sar_adc_8b``), never in the component's own artifact.
+        """
+        if component not in self.table.budgets and self.technology != LITERATURE:
+            return self._calibrated_only(component, action, where)
+        literature = self.table.budget(component, action, where, bits)
+        if self.technology == LITERATURE:
+            return literature
+        entry = self.table.entry(component, action)
+        artifact = component
+        if isinstance(entry, PerResolution):
+            artifact = entry.artifact_name(bits)
+            if artifact is None:
+                return self._fallback(literature, f"{float(bits):g} bit is not an integer resolution: no "
+                                      f"{self.technology} artifact")
+        actions = self._artifact_actions(artifact)
+        if not actions and isinstance(entry, PerResolution):
+            pattern = entry.artifact.replace("{bits}", "*")
+            found = sorted(p.name for p in (self.store.root / self.technology / self.point.name).glob(pattern))
+            return self._fallback(literature, f"no {self.technology} artifact {artifact!r} at {self.point}; "
+                                  f"calibrated resolutions: {', '.join(found) or 'none'}")
+        if not actions:
+            return self._fallback(literature, self._no_artifact_reason(artifact))
+        if action not in actions:
+            return self._fallback(literature, f"the {self.technology} artifact of {artifact!r} at {self.point} "
+                                  f"has no action {action!r}, only: {', '.join(sorted(actions))}")
+        return self._calibrated(component, action, actions[action], literature.leakage_W)

@@ -45,19 +45,21 @@ def _default_calibration_dir() -> Path:
     return default_root()
 
 
-def _operating_point(technology: str, corner: str, temp: float | None):
+def _operating_point(technology: str, corner: str | None, temp: float | None):
     """The one operating point a command runs at: corner and temperature checked against the technology
-    (a shipped name or a YAML path); the point carries the technology's name."""
+    (a shipped name or a YAML path), by default its nominal corner and temperature; the point carries the
+    technology's name."""
     from circuitsim.store import OperatingPoint
     from circuitsim.technology import load_technology
 
     tech = load_technology(technology)
-    tech.corner(corner)
+    corner = tech.nominal_corner if corner is None else tech.corner(corner).name
     temp_c = tech.nominal_temperature_c if temp is None else tech.check_temperature(temp)
     return OperatingPoint(corner, temp_c, tech.name)
 
 
-_corner_option = click.option("--corner", default="tt", show_default=True, help="Process corner (e.g. tt ss ff sf fs).")
+_corner_option = click.option("--corner", default=None,
+                              help="Process corner (default: the technology's nominal corner, tt for sky130).")
 _temp_option = click.option("--temp", type=float, default=None,
                             help="Temperature in °C (default: the technology's nominal, 27 °C for sky130).")
 
@@ -84,14 +86,32 @@ _technology_option = click.option("--technology", default="sky130", show_default
 @click.option("--temp", type=float, default=None, help="Temperature in °C (default: the technology's nominal).")
 @click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
 @click.option("--vdd", type=float, default=None, help="Supply voltage in V (default: the technology's).")
+@click.option("--batch", is_flag=True,
+              help="Add a .control block that runs the analyses and writes the vectors (wrdata) to a file "
+                   "named after the deck, so 'ngspice -b deck.cir' works.")
+@click.option("--vectors", default=None, help="With --batch: comma-separated vectors to write, e.g. v(out),i(vdd) "
+                                               "(default: all).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the deck here instead of stdout (with --batch the data file is named after it).")
 @_technology_option
-def spice_render(netlist, corner, temp, mismatch, vdd, technology):
-    """Print a hand-runnable deck (run it with: ngspice deck.cir)."""
+def spice_render(netlist, corner, temp, mismatch, vdd, batch, vectors, out_path, technology):
+    """Print a hand-runnable deck (run it with: ngspice deck.cir; with --batch: ngspice -b deck.cir)."""
     from circuitsim.spice.netlist import load_netlist, render_deck
     from circuitsim.technology import load_technology
 
+    if vectors and not batch:
+        raise click.UsageError("--vectors chooses what a --batch deck writes; add --batch")
     tech = load_technology(technology)
-    click.echo(render_deck(load_netlist(netlist), tech, corner, temp, mismatch=mismatch, vdd_v=vdd), nl=False)
+    source = load_netlist(netlist)
+    stem = Path(out_path).stem if out_path else source.name
+    deck = render_deck(source, tech, corner, temp, mismatch=mismatch, vdd_v=vdd, batch=stem if batch else None,
+                       vectors=_names(vectors))
+    if out_path:
+        Path(out_path).write_text(deck)
+        note = f" (writes {stem}.data or {stem}_<analysis>.data)" if batch else ""
+        click.echo(f"wrote {out_path}; run: ngspice {'-b ' if batch else ''}{out_path}{note}", err=True)
+    else:
+        click.echo(deck, nl=False)
 
 
 @spice.command("run")
@@ -101,22 +121,29 @@ def spice_render(netlist, corner, temp, mismatch, vdd, technology):
 @click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
 @click.option("--seed", type=int, default=None, help="ngspice seed for the mismatch draw.")
 @click.option("--vdd", type=float, default=None, help="Supply voltage in V.")
-@click.option("--rows", type=int, default=12, show_default=True, help="Rows of the printed table.")
+@click.option("--vectors", default=None,
+              help="Comma-separated vectors to print, e.g. v(out),i(vdd) (default: top-level nodes and "
+                   "source currents, no device-internal nodes).")
+@click.option("--rows", type=int, default=12, show_default=True,
+              help="Rows of the printed table: exactly this many, evenly spaced from first to last.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write every row here.")
 @click.option("--json", "as_json", is_flag=True, help="Print final values as JSON.")
 @_technology_option
-def spice_run(netlist, corner, temp, mismatch, seed, vdd, rows, csv_path, as_json, technology):
+def spice_run(netlist, corner, temp, mismatch, seed, vdd, vectors, rows, csv_path, as_json, technology):
     """Run the deck's own analyses and print a table of its vectors (SI units in the column names)."""
-    from circuitsim.spice.runner import run_deck
+    from circuitsim.spice.runner import run_deck, sample_rows
 
-    table = run_deck(netlist, technology, corner, temp, mismatch=mismatch, seed=seed, vdd_v=vdd)
+    table = run_deck(netlist, technology, corner, temp, mismatch=mismatch, seed=seed, vdd_v=vdd,
+                     vectors=_names(vectors))
     if csv_path:
         table.to_csv(csv_path, index=False)
+    if not vectors:  # device-internal nodes (xsw.xm1.node) are in --csv; the terminal shows the circuit's own
+        internal = set(table.attrs.get("internal_columns", ()))
+        table = table[[c for c in table.columns if c not in internal]]
     if as_json:
         click.echo(json.dumps({"final": table.iloc[-1].to_dict(), "rows": len(table)}, indent=2))
         return
-    step = max(1, len(table) // max(rows, 1))
-    click.echo(table.iloc[::step].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    click.echo(sample_rows(table, rows).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
 
 
 # -- calibrate / validate ---------------------------------------------------------------------------
@@ -176,7 +203,12 @@ def validate(blocks, as_json, root, out, no_plots, technology):
     specs = {name: get_spec(name) for name in expand_names(blocks or block_names())}
     store = ArtifactStore(root)
     root = store.root
-    results = {name: validate_block(spec, store, tech_name) for name, spec in specs.items()}
+    names = list(specs)
+    if len(names) > 1 and not as_json and sys.stdout.isatty() and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        names = tqdm(names, desc="validating", unit="block", leave=False, file=sys.stderr)
+    results = {name: validate_block(specs[name], store, tech_name) for name in names}
     plots = [] if no_plots else write_plots(results, Path(out), specs)
     adc_rows = None
     if any(name.startswith("sar_adc_") for name in specs):
@@ -263,12 +295,19 @@ def simulate(system, image, config_, channels, seed, mode, corner, temp, out, te
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Report directory (default reports/).")
+@click.option("--verbose", is_flag=True, help="The full tables: every artifact, every operating point, every line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and labels as JSON.")
 @_technology_option
-def demo(out, technology):
-    """The README demo: technology and artifact summary, then validation from committed artifacts."""
-    from circuitsim.demo import run_demo
+def demo(out, verbose, as_json, technology):
+    """The README demo on one screen: what was calibrated, how well it matches SPICE, the seed systems side
+    by side and where the files went (from committed artifacts, no ngspice)."""
+    from circuitsim.demo import demo_record, format_story, format_verbose, run
 
-    click.echo(run_demo(technology, Path(out) if out else None))
+    result = run(technology, Path(out) if out else None, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(demo_record(result), indent=2, default=str))
+    else:
+        click.echo(format_verbose(result) if verbose else format_story(result))
 
 
 # -- report / sweep (accounting) ---------------------------------------------------------------------
@@ -285,7 +324,7 @@ _energy_table_option = click.option(
 def _accounting_point(technology: str, corner: str, temp: float | None):
     """The operating point of calibrated budgets; None for the literature table, which has no corners."""
     if technology == "literature":
-        if corner != "tt" or temp is not None:
+        if corner is not None or temp is not None:
             raise CircuitsimError("--corner/--temp choose calibrated budgets; the literature table has no "
                                   "operating point (add --technology sky130)")
         return None
@@ -348,6 +387,20 @@ def sweep_cmd(architecture, params, out, root, x_column, y_column, energy_table,
     point = _accounting_point(technology, corner, temp)
     click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None, point=point,
                              energy_table=Path(energy_table) if energy_table else None, x=x_column, y=y_column))
+
+
+# -- new-block (user blocks outside the package) -----------------------------------------------------
+@main.command("new-block")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Where the files go (default: ./NAME); existing files are never overwritten.")
+def new_block_cmd(name, directory):
+    """Scaffold a user block NAME: netlist, module (a BlockSpec from the buffer/LUT helpers), test, and a
+    pyproject.toml registering it under the entry-point group circuitsim.blocks."""
+    from circuitsim.scaffold import new_block, next_steps
+
+    directory = Path(directory) if directory else Path(name)
+    click.echo(next_steps(name, directory, new_block(name, directory)))
 
 
 if __name__ == "__main__":

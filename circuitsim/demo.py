@@ -1,14 +1,22 @@
 """``make demo``: what a newcomer sees first, entirely from committed artifacts (no ngspice).
 
-1. the technology (corners, devices, supply, where the model library would come from);
-2. every committed calibration artifact with its energy/latency per operation and provenance;
-3. validation of every block against SPICE on held-out points, with plots in reports/validation/;
-4. the side-by-side energy / latency / bandwidth report of every shipped architecture in reports/energy/;
-5. one simulated LeCA frame (N_ch | Q_bit = 4 | 4, noisy chain) next to its input in reports/simulate/.
+The default output is one screen: the technology, what was calibrated and how well each block matches
+SPICE on held-out points (one row per block, its worst operating point), the seed systems side by side,
+one simulated LeCA frame and where the files went. ``--verbose`` adds the full tables: every artifact
+with its provenance, validation per operating point, and each architecture's lines with their sources.
+``--json`` prints the same figures and labels as one record.
+
+What it does:
+1. validate every block against SPICE on held-out points, plots in reports/validation/;
+2. the side-by-side energy / latency / bandwidth report of every shipped architecture in reports/energy/;
+3. one simulated LeCA frame (N_ch | Q_bit = 4 | 4, noisy chain) next to its input in reports/simulate/.
 """
 
 from __future__ import annotations
 
+import sys
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from circuitsim.accounting.engine import list_architectures
@@ -17,61 +25,245 @@ from circuitsim.calibration.validate import validate_block
 from circuitsim.commands import simulate_leca_command
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
-from circuitsim.reports.energy import evaluate_all, format_text, write_report
-from circuitsim.reports.validation import format_table, write_plots
+from circuitsim.reports.energy import _eng, evaluate_all, format_comparison, format_text, json_record, write_report
+from circuitsim.reports.text_table import render_table
+from circuitsim.reports.validation import format_table, summary_rows, write_plots
 from circuitsim.store import ENERGY_FILE, ArtifactStore, OperatingPoint
 from circuitsim.technology import load_technology
+
+#: The bar every validated point must meet (the wording of circuitsim.calibration.validate's checks).
+BAR = "bar: <= 0.5 LSB, σ ratio 0.9-1.1, energy ±5 %"
+#: Line width of the default (one-screen) story.
+SCREEN_WIDTH = 120
+
+
+@dataclass
+class DemoResult:
+    """Everything the demo computed; :func:`format_story`, :func:`format_verbose` and :func:`json_record`
+    are three views of it."""
+
+    technology: object
+    store: ArtifactStore
+    point: OperatingPoint
+    artifacts: dict  # {block: {point: {"energy_J", "latency_s", "ngspice_version", "mc_samples", "content_sha256"}}}
+    validation: dict  # {block: {point: record}} from validate_block
+    evaluations: list
+    plots: list
+    energy_files: list
+    frame_text: str
+    report_dir: Path
+    files: dict = field(default_factory=dict)
+
+
+def _library_text(technology) -> str:
+    try:
+        return f"{technology.model_library_path()} (PDK {technology.pdk_version()})"
+    except CircuitsimError as exc:  # the demo needs no PDK; say what re-calibration would need
+        return f"not installed here: {exc}"
 
 
 def technology_summary(technology) -> str:
     corners = ", ".join(f"{c.name} ({c.description})" for c in technology.corners.values())
-    try:
-        library = f"{technology.model_library_path()} (PDK {technology.pdk_version()})"
-    except CircuitsimError as exc:  # the demo needs no PDK; say what re-calibration would need
-        library = f"not installed here: {exc}"
     return "\n".join([
         f"Technology {technology.name}: {technology.pdk}",
         f"  VDD {technology.vdd_v:g} V (allowed {technology.supply_range_v[0]:g}-{technology.supply_range_v[1]:g} V),"
         f" temperatures {technology.temperature_range_c[0]:g}..{technology.temperature_range_c[1]:g} C",
         f"  corners: {corners}",
         f"  devices: {', '.join(technology.devices)}",
-        f"  model library: {library}",
+        f"  model library: {_library_text(technology)}",
     ])
 
 
-def artifact_summary(store: ArtifactStore, technology: str) -> str:
-    lines = [f"Calibration artifacts under {store.root}/{technology}:",
-             f"  {'block':<14}{'point':<10}{'energy/op':>12}{'latency':>11}  {'ngspice':<11}{'MC':>5}  content hash"]
+def collect_artifacts(store: ArtifactStore, technology: str) -> dict:
+    """{block: {point name: energy/latency per operation and provenance}} of every committed artifact."""
+    out = {}
     for block in block_names():
-        for point, op in store.points(block, technology).items():
+        out[block] = {}
+        for name, op in store.points(block, technology).items():
             artifact = store.open(block, op)
             action = artifact.table(ENERGY_FILE)["actions"][0]
             prov = artifact.provenance
-            lines.append(
-                f"  {block:<14}{point:<10}{action['energy_J'] * 1e15:>9.2f} fJ{action['latency_s'] * 1e9:>8.3f} ns"
-                f"  {prov['ngspice_version']:<11}{prov['mc_samples']:>5}  {prov['content_sha256'][:16]}"
-            )
-    return "\n".join(lines)
+            out[block][name] = {"action": action.get("name"), "energy_J": action["energy_J"],
+                                "latency_s": action["latency_s"], "ngspice_version": prov["ngspice_version"],
+                                "mc_samples": prov["mc_samples"], "content_sha256": prov["content_sha256"]}
+    return out
 
 
-def run_demo(technology_name: str = "sky130", report_dir: Path | None = None) -> str:
+def artifact_summary(artifacts: dict, root: Path) -> str:
+    rows = [[block, point, f"{a['energy_J'] * 1e15:.2f}", f"{a['latency_s'] * 1e9:.3f}", a["ngspice_version"],
+             a["mc_samples"], a["content_sha256"][:16]]
+            for block, points in artifacts.items() for point, a in points.items()]
+    return f"Calibration artifacts under {root}:\n" + render_table(
+        ["block", "point", "energy/op\n[fJ]>", "latency\n[ns]>", "ngspice", "MC>", "content hash"], rows, indent=2)
+
+
+def _progress(items, what: str, enabled: bool):
+    """A progress bar on stderr over ``items`` when ``enabled`` and both stdout and stderr are terminals."""
+    if not (enabled and sys.stdout.isatty() and sys.stderr.isatty()):
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="block", leave=False, file=sys.stderr)
+
+
+def run(technology_name: str = "sky130", report_dir: Path | None = None, progress: bool = True) -> DemoResult:
+    """Validate every block, write the plots, the energy report and one LeCA frame; return the figures."""
     technology = load_technology(technology_name)
     store = ArtifactStore()
     point = OperatingPoint(technology=technology.name)
-    report_dir = report_dir or project_root() / "reports"
+    report_dir = Path(report_dir) if report_dir else project_root() / "reports"
     specs = {name: get_spec(name) for name in block_names()}
-    results = {name: validate_block(spec, store, technology.name) for name, spec in specs.items()}
-    plots = write_plots(results, report_dir / "validation", specs)
+    validation = {name: validate_block(specs[name], store, technology.name)
+                  for name in _progress(list(specs), "validating", progress)}
+    plots = write_plots(validation, report_dir / "validation", specs)
     evaluations = evaluate_all(list_architectures(), technology.name, store.root, point)
     energy_files = write_report(evaluations, report_dir / "energy", command="circuitsim demo")
-    return "\n\n".join([
-        technology_summary(technology),
-        artifact_summary(store, technology.name),
-        "Validation (model vs SPICE on held-out points; bar: <= 0.5 LSB, sigma ratio 0.9-1.1, energy +/-5 %):\n"
-        + format_table(results),
-        "Plots:\n" + "\n".join(f"  {p}" for p in plots),
-        f"Seed systems side by side ({technology.name} budgets where calibrated, cited literature elsewhere):\n"
-        + format_text(evaluations),
-        "Energy report:\n" + "\n".join(f"  {p}" for p in energy_files),
-        simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate", point),
+    frame_text = simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate", point)
+    result = DemoResult(technology, store, point, collect_artifacts(store, technology.name), validation,
+                        evaluations, plots, energy_files, frame_text, report_dir)
+    result.files = {"validation_plots": [str(p) for p in plots], "energy_report": [str(p) for p in energy_files],
+                    "leca_frame": [str(report_dir / "simulate" / "leca_frame.npz"),
+                                   str(report_dir / "simulate" / "leca_feature_map.png")]}
+    return result
+
+
+def _group(block: str) -> str:
+    """The row a block is folded into on the one-screen table: every SAR ADC resolution in one row."""
+    return "sar_adc_2b..8b" if block.startswith("sar_adc_") else block
+
+
+def _span(values, spec: str) -> str:
+    lo, hi = min(values), max(values)
+    return format(lo, spec) if format(lo, spec) == format(hi, spec) else f"{lo:{spec}}-{hi:{spec}}"
+
+
+def _eng_span(values, unit: str) -> str:
+    """``[2.28e-12, 6.09e-12]`` J -> ``2.28-6.088 pJ`` (one prefix, that of the largest value)."""
+    if not values:
+        return None
+    prefix, scale = _eng(max(values), unit).split(" ")[1][:-len(unit)] or "", None
+    scale = {"G": 1e9, "M": 1e6, "k": 1e3, "": 1, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}[prefix]
+    return f"{_span([v / scale for v in values], '.4g')} {prefix}{unit}"
+
+
+def block_table(result: DemoResult) -> str:
+    """One row per block (SAR resolutions folded): points passing, the worst held-out error and where,
+    σ ratio at the Monte Carlo point, the energy-ratio range, and energy / latency per operation."""
+    groups: dict[str, list] = {}
+    for r in summary_rows(result.validation):
+        art = result.artifacts.get(r["block"], {}).get(r["point"], {})
+        groups.setdefault(_group(r["block"]), []).append({**r, **art})
+    nominal = result.point.name
+    rows = []
+    for name, recs in groups.items():
+        worst = max(recs, key=lambda r: r["max_error_lsb"])
+        sigma = [r["sigma_ratio"] for r in recs if r["sigma_ratio"] is not None]
+        where = worst["point"] if len(recs) <= 7 else f"{worst['block'].removeprefix('sar_adc_')} {worst['point']}"
+        rows.append([name, f"{sum(r['pass'] for r in recs)}/{len(recs)}", f"{worst['max_error_lsb']:.3f}",
+                     f"{worst['max_error_mV']:.3f}", where, _span(sigma, ".3f") if sigma else None,
+                     _span([r["energy_ratio"] for r in recs], ".3f"),
+                     _eng_span([r["energy_J"] for r in recs if r["point"] == nominal and "energy_J" in r], "J"),
+                     _eng_span([r["latency_s"] for r in recs if r["point"] == nominal and "latency_s" in r], "s")])
+    return render_table(["block", "pass>", "worst err\n[LSB]>", "worst err\n[mV]>", "at point", "σ ratio\n(MC)>",
+                         "E ratio\nmodel/SPICE>", f"energy/op\n{nominal}>", f"latency\n{nominal}>"], rows, indent=2)
+
+
+def _calibration_line(result: DemoResult) -> str:
+    points = sorted({p for pts in result.artifacts.values() for p in pts},
+                    key=lambda n: OperatingPoint.sort_key(OperatingPoint.from_name(n, result.technology.name)))
+    versions = sorted({a["ngspice_version"] for pts in result.artifacts.values() for a in pts.values()})
+    mc = sorted({a["mc_samples"] for pts in result.artifacts.values() for a in pts.values()} - {0})
+    mc_text = f", Monte Carlo {'/'.join(map(str, mc))} samples at the nominal point" if mc else ""
+    return (f"Calibrated: {len(result.artifacts)} blocks at {len(points)} operating points "
+            f"({', '.join(points)}) with {', '.join(versions)}{mc_text}")
+
+
+def _passes(result: DemoResult) -> tuple[int, int]:
+    recs = [r for pts in result.validation.values() for r in pts.values()]
+    return sum(bool(r["pass"]) for r in recs), len(recs)
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    return "\n".join(textwrap.fill(line, SCREEN_WIDTH, subsequent_indent=indent + "  ", break_long_words=False,
+                                   break_on_hyphens=False) for line in text.splitlines())
+
+
+def _short(path) -> str:
+    """``path`` relative to the working directory when it lies under it."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def format_story(result: DemoResult) -> str:
+    """The one-screen demo (<= 50 lines of <= 120 characters)."""
+    tech = result.technology
+    passed, total = _passes(result)
+    energy_dir = result.report_dir / "energy"
+    n_csv = sum(1 for p in result.energy_files if Path(p).suffix == ".csv")
+    n_png = sum(1 for p in result.energy_files if Path(p).suffix == ".png")
+    return "\n".join([
+        _wrap(f"Technology {tech.name}: {tech.pdk}; VDD {tech.vdd_v:g} V; corners {', '.join(tech.corners)}; "
+              f"{tech.temperature_range_c[0]:g}..{tech.temperature_range_c[1]:g} C"),
+        _wrap(_calibration_line(result)),
+        "",
+        _wrap(f"Model vs SPICE on held-out points ({BAR}): {passed}/{total} points pass"),
+        block_table(result),
+        "",
+        _wrap(f"Seed systems side by side (calibrated budgets at {result.point} where they exist, "
+              "cited literature elsewhere):"),
+        format_comparison(result.evaluations, indent=2, compact=True),
+        "",
+        _wrap(result.frame_text.splitlines()[0] + "; " + result.frame_text.splitlines()[2].strip()),
+        "Files:",
+        f"  validation plots  {_short(result.report_dir / 'validation')}/<block>/validation.png"
+        f" ({len(result.plots)} plots)",
+        f"  energy report     {_short(energy_dir / 'report.md')} (+ {n_csv} CSV, {n_png} PNG,"
+        " provenance.json)",
+        f"  LeCA frame        {_short(result.files['leca_frame'][0])}, leca_feature_map.png",
+        "Full tables: circuitsim demo --verbose; figures as JSON: circuitsim demo --json",
     ])
+
+
+def format_verbose(result: DemoResult) -> str:
+    """The full tables: every artifact, validation per operating point, every architecture's lines."""
+    tech = result.technology
+    return "\n\n".join([
+        technology_summary(tech),
+        artifact_summary(result.artifacts, result.store.root / tech.name),
+        f"Validation (model vs SPICE on held-out points; {BAR}):\n" + format_table(result.validation),
+        "Plots:\n" + "\n".join(f"  {p}" for p in result.plots),
+        f"Seed systems side by side ({tech.name} budgets where calibrated, cited literature elsewhere):\n"
+        + format_text(result.evaluations),
+        "Energy report:\n" + "\n".join(f"  {p}" for p in result.energy_files),
+        result.frame_text,
+    ])
+
+
+def demo_record(result: DemoResult) -> dict:
+    """``circuitsim demo --json``: the labels and figures the text shows (SI units in the keys)."""
+    tech = result.technology
+    passed, total = _passes(result)
+    validation = {b: {p: {k: v for k, v in r.items() if k != "curves"} for p, r in pts.items()}
+                  for b, pts in result.validation.items()}
+    return {
+        "technology": {"name": tech.name, "pdk": tech.pdk, "vdd_v": tech.vdd_v,
+                       "supply_range_v": list(tech.supply_range_v),
+                       "temperature_range_c": list(tech.temperature_range_c),
+                       "corners": {c.name: c.description for c in tech.corners.values()},
+                       "devices": list(tech.devices), "model_library": _library_text(tech)},
+        "calibration": {"root": str(result.store.root / tech.name), "summary": _calibration_line(result),
+                        "artifacts": result.artifacts},
+        "validation": {"bar": BAR, "points_passed": passed, "points": total, "blocks": validation},
+        "energy": json_record(result.evaluations),
+        "leca_frame": result.frame_text.splitlines(),
+        "files": result.files,
+    }
+
+
+def run_demo(technology_name: str = "sky130", report_dir: Path | None = None, verbose: bool = False) -> str:
+    """The demo's text: the one-screen story, or with ``verbose`` the full tables."""
+    result = run(technology_name, report_dir, progress=False)
+    return format_verbose(result) if verbose else format_story(result)

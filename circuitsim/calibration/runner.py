@@ -215,6 +215,18 @@ def calibration_data_from_artifact(spec: BlockSpec, point: OperatingPoint,
                            mc_point, mc_fit_x=spice.get("mc_fit_x"), mc_holdout_x=spice.get("mc_holdout_x"))
 
 
+def netlist_record(name_or_path: str) -> str:
+    """The netlist as provenance records it: ``netlists/<name>.cir`` inside the checkout (where the stale
+    check looks), else the absolute path of a user block's deck."""
+    from circuitsim.config import project_root
+
+    path = load_netlist(name_or_path).path.resolve()
+    try:
+        return str(path.relative_to(Path(project_root()).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256, static=None) -> Path:
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
@@ -254,7 +266,7 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
         "corner": corner,
         "temperature_C": temp,
         "ngspice_version": str(result["ngspice_version"]),
-        "netlist": f"netlists/{spec.netlist}.cir",
+        "netlist": netlist_record(spec.netlist),
         "netlist_sha256": netlist_sha256,  # the text the tasks simulated, hashed when they were planned
         "seed": plan.seed,
         "mc_samples": plan.mc_samples if at_mc_point else 0,

@@ -59,6 +59,7 @@ import torch
 
 from circuitsim.blocks.modes import Mode
 from circuitsim.errors import ArtifactError, InputRangeError
+from circuitsim.export.torch_lut import FloorSTE
 
 BLOCK = 4
 MACS = 16
@@ -150,21 +151,6 @@ def _hats_uniform(v: torch.Tensor, lo: float, inv_step: float, n: int) -> torch.
     out.scatter_(-1, i, 1.0 - t)
     return out.scatter_(-1, i + 1, t)
 
-
-class _FloorSTE(torch.autograd.Function):
-    """clip(floor(u), 0, levels − 1) forward; gradient 1 for u in [0, levels], else 0."""
-
-    @staticmethod
-    def forward(ctx, u, levels):
-        ctx.save_for_backward(u)
-        ctx.levels = levels
-        return torch.clamp(torch.floor(u), 0, levels - 1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (u,) = ctx.saved_tensors
-        inside = (u >= 0) & (u <= ctx.levels)
-        return grad * inside.to(grad.dtype), None
 
 
 def round_ste(w: torch.Tensor, limit: int) -> torch.Tensor:
@@ -574,7 +560,7 @@ class LecaEncoder(torch.nn.Module):
         """ADC codes (float) with a straight-through gradient to v_d and to the full scale."""
         fs = self.full_scale_v.to(v_d.dtype)
         u = (v_d + fs) * (self.levels / (2 * fs))
-        return _FloorSTE.apply(u, self.levels)
+        return FloorSTE.apply(u, self.levels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.quantize(self.analog(x))

@@ -60,7 +60,7 @@ class LutTransfer(torch.nn.Module):
         return f"block={self.block}, mode={self.mode}, grid=[{float(self.xp[0]):g}, {float(self.xp[-1]):g}]"
 
 
-class _FloorSTE(torch.autograd.Function):
+class FloorSTE(torch.autograd.Function):
     """clip(floor(u), 0, levels − 1) forward; gradient 1 for u in [0, levels], else 0."""
 
     @staticmethod
@@ -92,7 +92,7 @@ class StraightThroughQuantizer(torch.nn.Module):
         if self.mode == Mode.IDEAL:
             return x
         u = (x - self.v_lo) / self.lsb_v  # code k covers [v_lo + kΔ, v_lo + (k+1)Δ)
-        return self.v_lo + (_FloorSTE.apply(u, 2**self.bits) + 0.5) * self.lsb_v
+        return self.v_lo + (FloorSTE.apply(u, 2**self.bits) + 0.5) * self.lsb_v
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         """Integer output codes 0 .. 2^N − 1."""

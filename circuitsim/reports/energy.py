@@ -64,47 +64,64 @@ def _eng(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
-def format_text(evaluations) -> str:
-    """Terminal view: the comparison table, then each architecture's lines."""
-    out = [f"{'architecture':<14}{'E/frame':>12}{'dynamic':>12}{'static':>12}{'leakage':>12}{'power':>12}"
-           f"{'frame rate':>12}{'max rate':>12}{'bits/frame':>13}{'CR':>8}  bound by"]
+def format_comparison(evaluations, indent: int = 0, compact: bool = False) -> str:
+    """The side-by-side table: one row per architecture with its headline figures, how many of its lines
+    are calibrated, and the stage that bounds its frame rate (``compact``: without the dynamic / static /
+    leakage split and the maximum rate, to fit 120 columns)."""
+    from circuitsim.reports.text_table import render_table
+
+    columns = ["architecture", "E/frame>", "dynamic>", "static>", "leakage>", "power>", "frame rate>",
+               "max rate>", "bits/frame>", "CR>", "calibrated\nlines>", "bound by"]
+    dropped = {"dynamic>", "static>", "leakage>", "max rate>"} if compact else set()
+    rows = []
     for ev in evaluations:
         s = ev.summary()
-        out.append(f"{ev.arch.name:<14}{_eng(s['energy_per_frame_J'], 'J'):>12}"
-                   f"{_eng(s['dynamic_energy_per_frame_J'], 'J'):>12}{_eng(s['static_energy_per_frame_J'], 'J'):>12}"
-                   f"{_eng(s['leakage_energy_per_frame_J'], 'J'):>12}{_eng(s['power_W'], 'W'):>12}"
-                   f"{_eng(s['frame_rate_hz'], 'Hz'):>12}{_eng(s['max_frame_rate_hz'], 'Hz'):>12}"
-                   f"{_eng(s['bits_per_frame'], 'bit'):>13}{s['compression_ratio']:>8.4g}  {s['limiting_stage']}")
+        origins = [line.budget.origin for line in ev.lines]
+        rows.append([ev.arch.name, _eng(s["energy_per_frame_J"], "J"), _eng(s["dynamic_energy_per_frame_J"], "J"),
+                     _eng(s["static_energy_per_frame_J"], "J"), _eng(s["leakage_energy_per_frame_J"], "J"),
+                     _eng(s["power_W"], "W"), _eng(s["frame_rate_hz"], "Hz"), _eng(s["max_frame_rate_hz"], "Hz"),
+                     _eng(s["bits_per_frame"], "bit"), f"{s['compression_ratio']:.4g}",
+                     f"{origins.count('calibrated')}/{len(origins)}", s["limiting_stage"]])
+    keep = [i for i, c in enumerate(columns) if c not in dropped]
+    return render_table([columns[i] for i in keep], [[row[i] for i in keep] for row in rows], indent)
+
+
+def format_text(evaluations) -> str:
+    """Terminal view: the comparison table, then each architecture's lines and its energy by component."""
+    from circuitsim.reports.text_table import render_table
+
+    out = [format_comparison(evaluations)]
     for ev in evaluations:
         s = ev.summary()
         out += ["", f"{ev.arch.name}: {ev.budget_description}",
                 f"  frame rate {_eng(s['frame_rate_hz'], 'Hz')}, frame period {_eng(s['frame_period_s'], 's')} "
                 f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, set by {s['max_frame_rate_limited_by']}), "
-                f"exposure {_eng(s['exposure_s'], 's')}",
-                f"  {'component':<16}{'action':<18}{'term':<9}{'count':>11}{'E/unit':>22}{'E/frame':>12}{'share':>8}"
-                "  source"]
+                f"exposure {_eng(s['exposure_s'], 's')}"]
+        rows = []
         for _, row in ev.table().iterrows():
-            unit = row["energy_per_action_J"]
             if row["term"] != "dynamic":  # J per instance per frame = P x t
                 unit_text = f"{_eng(row['power_W'], 'W')} x {_eng(row['time_s'], 's')}"
             else:
-                unit_text = _eng(unit, "J")
-            out.append(f"  {row['component']:<16}{row['action']:<18}{row['term']:<9}{row['count']:>11.4g}"
-                       f"{unit_text:>22}{_eng(row['energy_J'], 'J'):>12}"
-                       f"{row['share']:>8.1%}  {source_label(row)}")
-        out.append(f"  {'by component':<16}{'dynamic':>12}{'static':>12}{'leakage':>12}{'total':>12}")
-        for name, terms in s["component_terms"].items():
-            out.append(f"  {name:<16}{_eng(terms['dynamic'], 'J'):>12}{_eng(terms['static'], 'J'):>12}"
-                       f"{_eng(terms['leakage'], 'J'):>12}{_eng(sum(terms.values()), 'J'):>12}")
+                unit_text = _eng(row["energy_per_action_J"], "J")
+            rows.append([row["component"], row["action"], row["term"], f"{row['count']:.4g}", unit_text,
+                         _eng(row["energy_J"], "J"), f"{row['share']:.1%}", source_label(row, reason=False),
+                         row["fallback_reason"] or ""])
+        out.append(render_table(["component", "action", "term", "count>", "E/unit>", "E/frame>", "share>",
+                                 "source", "why not calibrated"], rows, indent=2))
+        out.append(render_table(
+            ["by component", "dynamic>", "static>", "leakage>", "total>"],
+            [[name, _eng(t["dynamic"], "J"), _eng(t["static"], "J"), _eng(t["leakage"], "J"),
+              _eng(sum(t.values()), "J")] for name, t in s["component_terms"].items()], indent=2))
     return "\n".join(out)
 
 
-def source_label(row) -> str:
-    """'calibrated', or 'literature estimate (why: ...)' for a line a calibrated technology fell back on."""
+def source_label(row, reason: bool = True) -> str:
+    """'calibrated', or 'literature estimate (why: ...)' for a line a calibrated technology fell back on
+    (without the why when ``reason`` is false)."""
     if row["origin"] == row["source_kind"]:
         return str(row["origin"])
     label = f"{row['origin']} {row['source_kind']}"
-    return f"{label} (why: {row['fallback_reason']})" if row["fallback_reason"] else label
+    return f"{label} (why: {row['fallback_reason']})" if reason and row["fallback_reason"] else label
 
 
 def _md_table(frame, formats: dict) -> str:

@@ -24,7 +24,7 @@ def _fmt(value, spec):
 def _input_text(value) -> str:
     """A worst-case input for the table: ``0.65`` on a 1-D grid, ``0.65/31`` on an (n, d) grid."""
     if isinstance(value, (list, tuple)):
-        return " " + "/".join(format(v, "g") for v in value)  # may overflow the column; keep a gap
+        return "/".join(format(v, ".4g") for v in value)
     return format(value, ".2f")
 
 
@@ -49,19 +49,16 @@ def summary_rows(results: dict) -> list[dict]:
 
 
 def format_table(results: dict) -> str:
-    """Plain-text table for the terminal."""
-    head = (f"{'block':<14}{'point':<10}{'max err':>10}{'max err':>10}{'at':>7}{'σ ratio':>9}"
-            f"{'F fails':>8}{'E ratio':>9}{'E/op':>10}  pass")
-    units = f"{'':<24}{'[LSB]':>10}{'[mV]':>10}{'[V]':>7}{'':>9}{'':>8}{'':>9}{'[fJ]':>10}"
-    lines = [head, units]
-    for r in summary_rows(results):
-        lines.append(
-            f"{r['block']:<14}{r['point']:<10}{r['max_error_lsb']:>10.3f}{r['max_error_mV']:>10.3f}"
-            f"{_input_text(r['worst_input_V']):>7}{_fmt(r['sigma_ratio'], '9.3f'):>9}"
-            f"{_fmt(r['f_test_failures'], 'd'):>8}"
-            f"{r['energy_ratio']:>9.4f}{r['energy_per_op_fJ']:>10.2f}  {'yes' if r['pass'] else 'NO'}"
-        )
-    return "\n".join(lines)
+    """Terminal table, one row per block and operating point (rich: columns never run together)."""
+    from circuitsim.reports.text_table import render_table
+
+    columns = ["block", "point", "max err\n[LSB]>", "max err\n[mV]>", "worst at\n(input)>", "σ ratio>",
+               "F-test\nfails>", "E ratio>", "E/op\n[fJ]>", "pass"]
+    rows = [[r["block"], r["point"], f"{r['max_error_lsb']:.3f}", f"{r['max_error_mV']:.3f}",
+             _input_text(r["worst_input_V"]), _fmt(r["sigma_ratio"], ".3f"), _fmt(r["f_test_failures"], "d"),
+             f"{r['energy_ratio']:.4f}", f"{r['energy_per_op_fJ']:.2f}", "yes" if r["pass"] else "NO"]
+            for r in summary_rows(results)]
+    return render_table(columns, rows)
 
 
 #: 2-D grids drawn as heat maps need at least this many distinct values on each axis (fewer: one line

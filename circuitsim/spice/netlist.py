@@ -3,7 +3,9 @@
 A source netlist uses the generic devices of the technology file (``nmos``, ``pmos``, ``mim``, geometry
 in microns) and the supply parameter ``vdd_v``. :func:`render_deck` inserts, right after the title line,
 the model library line for the corner, ``.temp``, ``.param vdd_v`` and the device wrapper subcircuits.
-The result runs by hand: ``ngspice rendered.cir``.
+The result runs by hand: ``ngspice rendered.cir``. With ``batch=STEM`` it also ends in a ``.control`` block
+that runs the deck's analyses and writes their vectors with ``wrdata`` to ``STEM.data`` (one analysis) or
+``STEM_<plot>.data`` (several: ``STEM_tran1.data``, ``STEM_dc1.data``), so ``ngspice -b deck.cir`` works.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from circuitsim.technology import Technology
 
 #: The last line :func:`render_deck` inserts; the source netlist's second line follows it.
 HEADER_END = "* --- end of circuitsim header ---"
+
+#: Analysis dot-commands and the ngspice plot each one creates (``tran`` -> ``tran1``, ``tran2``, ...).
+_ANALYSIS_LINE = re.compile(r"^\.(tran|dc|op|ac|noise|tf|sens|pz|disto)\b", re.IGNORECASE)
 
 _PARAM_LINE = re.compile(r"^\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)(.*)$", re.IGNORECASE)
 
@@ -108,6 +113,53 @@ def _override_params(text: str, params: dict, netlist: Netlist) -> str:
     return "\n".join(lines) + "\n"
 
 
+def analysis_plots(text: str) -> list[str]:
+    """The ngspice plots the deck's analysis lines create, in order: ``[".tran", ".dc"]`` -> ``["tran1", "dc1"]``."""
+    counts: dict[str, int] = {}
+    plots = []
+    in_control = False
+    for line in text.splitlines():
+        stripped = line.strip().lower()
+        if stripped.startswith(".control"):
+            in_control = True
+        elif stripped.startswith(".endc"):
+            in_control = False
+        elif not in_control:
+            m = _ANALYSIS_LINE.match(stripped)
+            if m:
+                kind = m.group(1)
+                counts[kind] = counts.get(kind, 0) + 1
+                plots.append(f"{kind}{counts[kind]}")
+    return plots
+
+
+def batch_control(text: str, data_stem: str, vectors: list[str] | None = None, name: str = "deck") -> str:
+    """The ``.control`` block of a batch deck: run every analysis, then ``wrdata`` each analysis's vectors
+    (``vectors``, e.g. ``["v(out)", "i(vdd)"]``; default ``all``) to ``<data_stem>.data`` (one analysis) or
+    ``<data_stem>_<plot>.data`` (several), and quit."""
+    if re.search(r"^\s*\.control\b", text, re.IGNORECASE | re.MULTILINE):
+        raise NetlistError(f"netlist {name} has its own .control block; render it without --batch")
+    plots = analysis_plots(text)
+    if not plots:
+        raise NetlistError(f"netlist {name} has no analysis to run in batch; add .tran/.dc/.op/.ac before .end, "
+                           "e.g. '.op' or '.tran 10p 10n'")
+    wanted = " ".join(vectors) if vectors else "all"
+    lines = [".control", "set wr_vecnames", "set wr_singlescale", "run"]
+    for plot in plots:
+        target = f"{data_stem}.data" if len(plots) == 1 else f"{data_stem}_{plot}.data"
+        lines += [f"setplot {plot}", f"wrdata {target} {wanted}"]
+    return "\n".join([*lines, "quit", ".endc"])
+
+
+def _insert_before_end(body: str, block: str) -> str:
+    """``block`` on its own lines before the deck's final ``.end`` (appended with an ``.end`` if none)."""
+    lines = body.rstrip("\n").splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].strip().lower() == ".end":
+            return "\n".join([*lines[:i], block, *lines[i:]]) + "\n"
+    return "\n".join([*lines, block, ".end"]) + "\n"
+
+
 def render_deck(
     netlist: Netlist,
     technology: Technology,
@@ -117,11 +169,14 @@ def render_deck(
     mismatch: bool = False,
     vdd_v: float | None = None,
     params: dict | None = None,
+    batch: str | None = None,
+    vectors: list[str] | None = None,
 ) -> str:
     """A complete, hand-runnable ngspice deck for one technology, corner and temperature.
 
     ``mismatch=True`` selects the corner's mismatch section, in which every device's mismatch is
-    re-drawn on each ``reset`` (Monte Carlo). Temperatures in degrees C, supply in V.
+    re-drawn on each ``reset`` (Monte Carlo). Temperatures in degrees C, supply in V. ``batch`` (a file
+    stem) appends the ``.control`` block of :func:`batch_control`, writing ``vectors`` (default all).
     """
     c = technology.corner(corner)
     temp_c = technology.check_temperature(technology.nominal_temperature_c if temp_c is None else temp_c)
@@ -142,4 +197,6 @@ def render_deck(
         technology.wrapper_library(),
         HEADER_END,
     ]
+    if batch:
+        body = _insert_before_end(body, batch_control(body, batch, vectors, netlist.name))
     return "\n".join(header) + "\n" + body

@@ -21,9 +21,32 @@ from circuitsim.technology import load_technology
 _log = logging.getLogger("circuitsim.spice")
 
 
+def vector_key(spec: str) -> str:
+    """A user's vector name -> ngspice's: ``v(out)`` -> ``out``, ``i(vdd)`` -> ``vdd#branch``, else unchanged."""
+    s = spec.strip().lower()
+    if s.startswith("v(") and s.endswith(")"):
+        return s[2:-1]
+    if s.startswith("i(") and s.endswith(")"):
+        return f"{s[2:-1]}#branch"
+    return s
+
+
+def sample_rows(table: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """Exactly ``rows`` rows evenly spaced from the first to the last (all of them when there are fewer)."""
+    import numpy as np
+
+    if rows <= 0 or len(table) <= rows:
+        return table
+    if rows == 1:
+        return table.iloc[[len(table) - 1]]
+    return table.iloc[np.linspace(0, len(table) - 1, rows).round().astype(int)]
+
+
 def run_deck(netlist: str, technology: str = "sky130", corner: str = "tt", temp_c=None, *, mismatch=False,
-             seed=None, vdd_v=None) -> pd.DataFrame:
-    """Run the deck's analyses; the last plot's vectors as a DataFrame (unit-suffixed column names)."""
+             seed=None, vdd_v=None, vectors: list[str] | None = None) -> pd.DataFrame:
+    """Run the deck's analyses; the last plot's vectors as a DataFrame (unit-suffixed column names), the
+    scale first. ``vectors`` (``["v(out)", "i(vdd)"]``) chooses the columns; an unknown one is refused with
+    the deck's top-level vectors."""
     tech = load_technology(technology)
     source = load_netlist(netlist)
     deck = render_deck(source, tech, corner, temp_c, mismatch=mismatch, vdd_v=vdd_v)
@@ -39,6 +62,15 @@ def run_deck(netlist: str, technology: str = "sky130", corner: str = "tt", temp_
     names = session.vector_names()
     scale = next((n for n in ("time", "frequency", "v-sweep", "i-sweep") if n in names), None)
     ordered = ([scale] if scale else []) + sorted(n for n in names if n != scale)
+    if vectors:
+        lower = {n.lower(): n for n in names}
+        missing = [v for v in vectors if vector_key(v) not in lower]
+        if missing:
+            top = [n for n in ordered if "." not in n and n != scale]
+            shown = [f"i({n[:-7]})" if n.lower().endswith("#branch") else f"v({n})" for n in top]
+            raise NetlistError(f"the deck {source.name} has no vector {', '.join(missing)}; its top-level "
+                               f"vectors: {', '.join(shown) or 'none'}")
+        ordered = ([scale] if scale else []) + [lower[vector_key(v)] for v in vectors]
     data = {}
     for name in ordered:
         key = name if "#" in name or name in ("time", "frequency", "v-sweep", "i-sweep") else f"v({name})"
@@ -47,6 +79,8 @@ def run_deck(netlist: str, technology: str = "sky130", corner: str = "tt", temp_
             values = abs(values)
         data[column_name(key)] = values
     table = pd.DataFrame(data)
+    # device-internal nodes of the model wrappers (m.xinv1n.xdev.msky130...#body): kept for --csv
+    table.attrs["internal_columns"] = [column_name(n if "#" in n else f"v({n})") for n in ordered if "." in n]
     warnings = list(dict.fromkeys([*session.load_warnings, *record.warnings]))
     table.attrs["ngspice_warnings"] = warnings
     table.attrs["remedies"] = list(record.remedies)

@@ -2,6 +2,10 @@
 
 ``load_technology("sky130")`` reads the shipped file; ``load_technology("path/to/my_pdk.yaml")`` reads
 another. Nothing outside a technology file names a PDK.
+
+Optional keys: ``nominal_corner`` (the corner commands run at when none is given; default: the corner
+of ``calibration_plan.monte_carlo``, ``tt`` for sky130). The sky130 file does not spell it out, because
+every committed artifact records the file's SHA-256 and an edit would mark them all stale.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class Technology:
     devices: dict[str, Device]
     calibration_points: tuple[tuple[str, float], ...]
     monte_carlo_point: tuple[str, float]
+    #: The corner a command runs at when none is given (``--corner`` of export, simulate, report, sweep).
+    nominal_corner: str = ""
     extra: dict = field(default_factory=dict)
 
     # -- checks that refuse bad input with the valid range ------------------------------------
@@ -157,6 +163,7 @@ def _parse(data: dict, path: Path, sha: str) -> Technology:
         for name, d in data["devices"].items()
     }
     plan = data["calibration_plan"]
+    monte_carlo = (str(plan["monte_carlo"][0]), float(plan["monte_carlo"][1]))
     tech = Technology(
         name=str(data["name"]),
         pdk=str(data.get("pdk", data["name"])),
@@ -171,9 +178,12 @@ def _parse(data: dict, path: Path, sha: str) -> Technology:
         corners=corners,
         devices=devices,
         calibration_points=tuple((str(c), float(t)) for c, t in plan["points"]),
-        monte_carlo_point=(str(plan["monte_carlo"][0]), float(plan["monte_carlo"][1])),
-        extra={k: v for k, v in data.items() if k not in required},
+        monte_carlo_point=monte_carlo,
+        # the typical corner; a file without the key means its Monte Carlo corner
+        nominal_corner=str(data.get("nominal_corner", monte_carlo[0])),
+        extra={k: v for k, v in data.items() if k not in required + ("nominal_corner",)},
     )
+    tech.corner(tech.nominal_corner)
     for corner, temp in tech.calibration_points + (tech.monte_carlo_point,):
         tech.corner(corner)
         tech.check_temperature(temp)

@@ -16,7 +16,7 @@ from circuitsim.blocks import block_names, get_spec
 from circuitsim.store import ArtifactStore
 
 STORE = ArtifactStore()
-SPECS = {name: get_spec(name) for name in block_names()}
+SPECS = {name: get_spec(name) for name in block_names(plugins=False)}
 #: Every (block, point) with a committed artifact.
 CALIBRATED = [(name, point) for name in SPECS for point in STORE.points(name).values()]
 

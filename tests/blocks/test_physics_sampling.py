@@ -5,16 +5,14 @@ test_physics_sar_adc.py.)
 
 Each test names the bug it is there to catch."""
 
-import re
 from dataclasses import replace
 
 import numpy as np
-import yaml
+from netlist_facts import mim_capacitance_f
 from scipy import constants, stats
 
 from circuitsim.blocks import pixel_4t, psf
 from circuitsim.blocks.buffers import BufferLut
-from circuitsim.config import project_root
 from circuitsim.store import ArtifactStore
 
 KT_J = constants.k * (constants.zero_Celsius + 27.0)
@@ -22,13 +20,6 @@ N = 100_000
 #: Chi-square interval of a sample variance of N draws, two-sided 1 − 1e-4.
 VAR_LO, VAR_HI = stats.chi2.ppf([0.5e-4, 1 - 0.5e-4], N - 1) / (N - 1)
 
-
-def mim_capacitance_f(netlist: str, instance: str) -> float:
-    tech = yaml.safe_load((project_root() / "circuitsim" / "technology" / "sky130.yaml").read_text())
-    density, edge = tech["capacitors"]["mim_density_f_per_um2"], tech["capacitors"]["mim_edge_um"]
-    text = (project_root() / "netlists" / f"{netlist}.cir").read_text()
-    m = re.search(rf"^{instance}\s+\S+\s+\S+\s+mim\s+w=([\d.]+)\s+l=([\d.]+)", text, re.M)
-    return density * (float(m.group(1)) + edge) * (float(m.group(2)) + edge)
 
 
 def test_ibuffer_write_carries_kt_over_c_hold():

@@ -10,11 +10,10 @@ import re
 
 import numpy as np
 import pytest
-import yaml
+from netlist_facts import mim_density_and_edge, netlist_text
 from scipy import constants, stats
 
 from circuitsim.blocks import sar_adc as sar
-from circuitsim.config import project_root
 
 T_K = constants.zero_Celsius + 27.0
 N_PER_SIDE = 200_000
@@ -25,9 +24,8 @@ Z_BOUND = 4.5
 def array_capacitance_f() -> float:
     """One side's CDAC in netlists/sar_adc.cir (F): the seven ``sarcap`` instances (side in µm) plus the
     dummy unit, each C = density·(side + edge)² with the technology's MIM density and edge."""
-    tech = yaml.safe_load((project_root() / "circuitsim" / "technology" / "sky130.yaml").read_text())
-    density, edge = tech["capacitors"]["mim_density_f_per_um2"], tech["capacitors"]["mim_edge_um"]
-    text = (project_root() / "netlists" / "sar_adc.cir").read_text()
+    density, edge = mim_density_and_edge()
+    text = netlist_text("sar_adc")
     sides = [float(s) for s in re.findall(r"^xc\d\s.*\bsarcap\s+side=([\d.]+)", text, re.M)]
     dummy = re.search(r"^xcpd\s+\S+\s+\S+\s+mim\s+w=([\d.]+)\s+l=([\d.]+)", text, re.M)
     assert len(sides) == 7 and dummy

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-import yaml
+from netlist_facts import mim_capacitance_f
 from scipy import constants, optimize, stats
 
 from circuitsim.blocks import scm
@@ -18,17 +18,6 @@ from circuitsim.store import ArtifactStore
 T_K = constants.zero_Celsius + 27.0  # the nominal operating point, tt 27 °C
 KT_J = constants.k * T_K
 
-
-def mim_capacitance_f(netlist: str, instance: str) -> float:
-    """C = density·(w + edge)·(l + edge) of a ``mim`` instance in ``netlists/<netlist>.cir`` (F), with the
-    density and edge of circuitsim/technology/sky130.yaml."""
-    tech = yaml.safe_load((project_root() / "circuitsim" / "technology" / "sky130.yaml").read_text())
-    density, edge = tech["capacitors"]["mim_density_f_per_um2"], tech["capacitors"]["mim_edge_um"]
-    text = (project_root() / "netlists" / f"{netlist}.cir").read_text()
-    m = re.search(rf"^{instance}\s+\S+\s+\S+\s+mim\s+w=([\d.]+)\s+l=([\d.]+)", text, re.M)
-    assert m, f"{instance} is not a mim instance of netlists/{netlist}.cir"
-    w, l_ = float(m.group(1)), float(m.group(2))
-    return density * (w + edge) * (l_ + edge)
 
 
 def netlist_param(netlist: str, name: str) -> float:

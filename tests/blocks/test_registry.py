@@ -14,7 +14,7 @@ from circuitsim.spice.analyses import sample_seeds
 from circuitsim.spice.netlist import load_netlist
 from circuitsim.store import SPICE_FILE, ArtifactStore, load_artifact
 
-BLOCKS = block_names()
+BLOCKS = block_names(plugins=False)
 ROOT = project_root() / "calibration"
 
 

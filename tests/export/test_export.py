@@ -15,7 +15,7 @@ import torch  # the torch extra: installed by make test, so a missing torch fail
 
 from circuitsim.export.torch_lut import LutTransfer, StraightThroughQuantizer
 
-BLOCKS = [b for b in block_names() if b in ("sample_hold", "psf", "fvf")]
+BLOCKS = [b for b in block_names(plugins=False) if b in ("sample_hold", "psf", "fvf")]
 
 
 @pytest.fixture(scope="module")

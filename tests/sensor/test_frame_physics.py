@@ -8,27 +8,17 @@ linear interpolation between grid points, the models' stated interpolation rule.
 
 Each test names the bug it is there to catch."""
 
-import re
 
 import numpy as np
 import pytest
-import yaml
+from netlist_facts import mim_capacitance_f
 from scipy import constants, stats
 
-from circuitsim.config import project_root
 from circuitsim.sensor import leca, snn
 from circuitsim.store import ArtifactStore
 
 KT_J = constants.k * (constants.zero_Celsius + 27.0)
 
-
-def mim_capacitance_f(netlist: str, instance: str) -> float:
-    """C = density·(w + edge)·(l + edge) of a ``mim`` instance of ``netlists/<netlist>.cir`` (F)."""
-    tech = yaml.safe_load((project_root() / "circuitsim" / "technology" / "sky130.yaml").read_text())
-    density, edge = tech["capacitors"]["mim_density_f_per_um2"], tech["capacitors"]["mim_edge_um"]
-    text = (project_root() / "netlists" / f"{netlist}.cir").read_text()
-    m = re.search(rf"^{instance}\s+\S+\s+\S+\s+mim\s+w=([\d.]+)\s+l=([\d.]+)", text, re.M)
-    return density * (float(m.group(1)) + edge) * (float(m.group(2)) + edge)
 
 
 class Spice:

@@ -1,5 +1,5 @@
 """Resumable calibration and executor equivalence on a reduced sample-hold calibration
-(3 fit + 2 held-out points, 4 Monte Carlo samples in batches of 2: 5 tasks)."""
+(3 fit + 2 held-out points, 4 Monte Carlo samples in batches of 2: 5 tasks, plus its static-power task)."""
 
 import dataclasses
 
@@ -7,7 +7,7 @@ import pytest
 
 import circuitsim.tasks.executors as executors
 from circuitsim.blocks.sample_hold import SPEC
-from circuitsim.calibration.runner import calibrate, make_plan, plan_tasks
+from circuitsim.calibration.runner import calibrate, make_plan, plan_static_tasks, plan_tasks
 
 pytestmark = [pytest.mark.spice, pytest.mark.slow]
 
@@ -73,7 +73,9 @@ def test_interrupted_run_resumes_without_redoing_tasks(sky130, tmp_path, monkeyp
 
     monkeypatch.setattr(executors, "execute", recording)
     files = _run(sky130, tmp_path, "run")
-    assert len(resumed) == 5 - k and not set(first) & set(resumed), "finished tasks must not run again"
+    total = len(plan_tasks(SMALL, sky130, _plan(sky130))) + len(plan_static_tasks(SMALL, sky130, _plan(sky130)))
+    assert total == 6
+    assert len(resumed) == total - k and not set(first) & set(resumed), "finished tasks must not run again"
     assert files == reference, "the resumed artifact must equal an uninterrupted run byte for byte"
 
 

@@ -82,7 +82,7 @@ _technology_option = click.option("--technology", default="sky130", show_default
 
 @spice.command("render")
 @click.argument("netlist")
-@click.option("--corner", default="tt", show_default=True, help="Process corner (e.g. tt ss ff sf fs).")
+@click.option("--corner", default=None, help="Process corner (default: the technology's nominal corner, tt for sky130).")
 @click.option("--temp", type=float, default=None, help="Temperature in °C (default: the technology's nominal).")
 @click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
 @click.option("--vdd", type=float, default=None, help="Supply voltage in V (default: the technology's).")
@@ -102,6 +102,7 @@ def spice_render(netlist, corner, temp, mismatch, vdd, batch, vectors, out_path,
     if vectors and not batch:
         raise click.UsageError("--vectors chooses what a --batch deck writes; add --batch")
     tech = load_technology(technology)
+    corner = corner or tech.nominal_corner
     source = load_netlist(netlist)
     stem = Path(out_path).stem if out_path else source.name
     deck = render_deck(source, tech, corner, temp, mismatch=mismatch, vdd_v=vdd, batch=stem if batch else None,
@@ -116,7 +117,7 @@ def spice_render(netlist, corner, temp, mismatch, vdd, batch, vectors, out_path,
 
 @spice.command("run")
 @click.argument("netlist")
-@click.option("--corner", default="tt", show_default=True)
+@click.option("--corner", default=None, help="Process corner (default: the technology's nominal corner).")
 @click.option("--temp", type=float, default=None, help="Temperature in °C.")
 @click.option("--mismatch", is_flag=True, help="Use the corner's Monte Carlo mismatch models.")
 @click.option("--seed", type=int, default=None, help="ngspice seed for the mismatch draw.")
@@ -133,6 +134,10 @@ def spice_run(netlist, corner, temp, mismatch, seed, vdd, vectors, rows, csv_pat
     """Run the deck's own analyses and print a table of its vectors (SI units in the column names)."""
     from circuitsim.spice.runner import run_deck, sample_rows
 
+    if corner is None:
+        from circuitsim.technology import load_technology
+
+        corner = load_technology(technology).nominal_corner
     table = run_deck(netlist, technology, corner, temp, mismatch=mismatch, seed=seed, vdd_v=vdd,
                      vectors=_names(vectors))
     if csv_path:

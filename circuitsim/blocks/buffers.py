@@ -144,6 +144,24 @@ def step_settling_s(session, v_in, v_prev, *, output: str, step_s: float, stop_s
     return settling_time_s(t, y, t_start_s, tolerance_v, final=final, t_end_s=t_final_s)
 
 
+def nominal_transfer(session, task, source: str, output: str, input_range_v: tuple[float, float], *,
+                     energy_window_s: float, step_s: float, stop_s: float, t_start_s: float, t_final_s: float,
+                     tolerance_v: float) -> dict:
+    """Nominal task of a DC-transfer buffer: one DC sweep for the transfer and the supply current, and one
+    full-scale step transient per point for the settling time (the step comes from the far end of
+    ``input_range_v``). Energy per operation E = VDD · I_VDD(DC) · ``energy_window_s`` [J]."""
+    x = np.asarray(task.inputs, float)
+    out, current = dc_transfer(session, x, source, output)
+    vdd = session.deck_param("vdd_v")
+    mid = 0.5 * sum(input_range_v)
+    latency = np.array([
+        step_settling_s(session, v, vp, output=output, step_s=step_s, stop_s=stop_s, t_start_s=t_start_s,
+                        t_final_s=t_final_s, tolerance_v=tolerance_v, params={"vin_v": v, "vprev_v": vp})
+        for v, vp in ((v, input_range_v[0] if v > mid else input_range_v[1]) for v in x)
+    ])
+    return {"out_V": out, "energy_J": vdd * current * energy_window_s, "latency_s": latency, "i_vdd_A": current}
+
+
 def fit_transfer(data, *, op: str) -> Fit:
     """LUT of the nominal output and the Monte Carlo σ on the fit grid; quadratic energy model; straight
     line for the ideal mode; worst-case settling over the fit grid as the latency."""

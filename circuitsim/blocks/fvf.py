@@ -81,17 +81,9 @@ def simulate(session, task) -> dict:
     the bias current, plus one full-scale step transient per point for the settling time."""
     if task.seeds:
         return buffers.monte_carlo_transfer(session, task, "vin", "out")
-    x = np.asarray(task.inputs, float)
-    out, current = buffers.dc_transfer(session, x, "vin", "out")
-    vdd = session.deck_param("vdd_v")
-    mid = 0.5 * sum(V_IN_RANGE_V)
-    latency = np.array([
-        buffers.step_settling_s(session, v, vp, output="out", step_s=TRAN_STEP_S, stop_s=T_FINAL_S + 1e-9,
-                                t_start_s=T_STEP_S, t_final_s=T_FINAL_S, tolerance_v=SETTLE_TOL_V,
-                                params={"vin_v": v, "vprev_v": vp})
-        for v, vp in ((v, V_IN_RANGE_V[0] if v > mid else V_IN_RANGE_V[1]) for v in x)
-    ])
-    return {"out_V": out, "energy_J": vdd * current * T_SAMPLE_S, "latency_s": latency, "i_vdd_A": current}
+    return buffers.nominal_transfer(session, task, "vin", "out", V_IN_RANGE_V, energy_window_s=T_SAMPLE_S,
+                                    step_s=TRAN_STEP_S, stop_s=T_FINAL_S + 1e-9, t_start_s=T_STEP_S,
+                                    t_final_s=T_FINAL_S, tolerance_v=SETTLE_TOL_V)
 
 
 def fit(data) -> Fit:

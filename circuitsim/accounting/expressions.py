@@ -95,16 +95,26 @@ class Formula:
             return self._fn(symbols)
 
 
+def float_or_inf(value) -> float:
+    """``float(value)``, with a number too large for a float (a 400-digit integer) as inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
+
+
+def shown_number(value) -> str:
+    """A number as an error message shows it: shortened when it has more than 24 characters."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
+
+
 def _finite_constant(value, where: str) -> float:
     """A number of a formula as a finite float; a 400-digit integer or 1e999 is a FormulaError."""
-    try:
-        out = float(value)
-    except OverflowError:
-        out = float("inf")
+    out = float_or_inf(value)
     if not np.isfinite(out):
-        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}...({len(str(value))} digits)"
-        raise FormulaError(f"{where}: the number {shown} is too large or not finite (a float holds at most "
-                           "~1.8e308); write a finite number in SI units")
+        raise FormulaError(f"{where}: the number {shown_number(value)} is too large or not finite (a float "
+                           "holds at most ~1.8e308); write a finite number in SI units")
     return out
 
 

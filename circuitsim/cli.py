@@ -262,7 +262,7 @@ def export(blocks, all_blocks, corner, temp, out, root, as_json, technology):
         raise click.UsageError("name the blocks to export, or give --all (not both)")
     point = _operating_point(technology, corner, temp)
     names = block_names() if all_blocks else list(blocks)
-    meta = export_luts(names, Path(out), point=point, store=ArtifactStore(root))
+    meta = export_luts(names, Path(out), point=point, store=ArtifactStore(root), progress=not as_json)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
     else:
@@ -284,8 +284,10 @@ def export(blocks, all_blocks, corner, temp, out, root, as_json, technology):
 @_corner_option
 @_temp_option
 @click.option("--out", type=click.Path(file_okay=False), default="reports/simulate", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the figures and labels (operating point, energy sources) as JSON.")
 @_technology_option
-def simulate(system, image, config_, channels, seed, mode, corner, temp, out, technology):
+def simulate(system, image, config_, channels, seed, mode, corner, temp, out, as_json, technology):
     """Simulate one frame of SYSTEM from the committed calibration (no ngspice): feature map + the frame's
     energy, both at the same operating point."""
     from circuitsim.commands import simulate_leca_command, simulate_snn_command
@@ -293,9 +295,9 @@ def simulate(system, image, config_, channels, seed, mode, corner, temp, out, te
     point = _operating_point(technology, corner, temp)
     image = Path(image) if image else None
     if system == "leca":
-        click.echo(simulate_leca_command(image, config_, seed, mode, Path(out), point))
+        click.echo(simulate_leca_command(image, config_, seed, mode, Path(out), point, as_json))
     else:
-        click.echo(simulate_snn_command(image, channels, seed, mode, Path(out), point))
+        click.echo(simulate_snn_command(image, channels, seed, mode, Path(out), point, as_json))
 
 
 @main.command()
@@ -353,11 +355,13 @@ def _accounting_point(technology: str, corner: str, temp: float | None):
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Set a parameter or the operating point (frame_rate_hz, exposure_s, row_time_s) of every "
                    "architecture, SI units (repeatable), e.g. --set frame_rate_hz=30.")
+@click.option("--scale", type=click.Choice(["log", "linear"]), default="log", show_default=True,
+              help="Value axes of the plots written with --out.")
 @_energy_table_option
 @_corner_option
 @_temp_option
 @_accounting_technology
-def report(architectures, list_only, out, as_json, root, sets, energy_table, corner, temp, technology):
+def report(architectures, list_only, out, as_json, root, sets, scale, energy_table, corner, temp, technology):
     """Energy per frame (dynamic / static / leakage) and per second by component, frame rate, bandwidth and
     compression ratio of ARCHITECTURES (shipped names or YAML paths), side by side; calibrated budgets at
     --corner/--temp."""
@@ -366,7 +370,8 @@ def report(architectures, list_only, out, as_json, root, sets, energy_table, cor
     point = _accounting_point(technology, corner, temp)
     click.echo(report_command(architectures, technology, Path(out) if out else None, as_json, list_only,
                               Path(root) if root else None, command=" ".join(["circuitsim", *sys.argv[1:]]),
-                              point=point, sets=sets, energy_table=Path(energy_table) if energy_table else None))
+                              point=point, sets=sets, energy_table=Path(energy_table) if energy_table else None,
+                              scale=scale))
 
 
 @main.command("sweep")
@@ -381,17 +386,19 @@ def report(architectures, list_only, out, as_json, root, sets, energy_table, cor
               help="Sweep column on the Pareto plot's x axis (lower is better, except compression_ratio, frame_rate_hz).")
 @click.option("--y", "y_column", default="compression_ratio", show_default=True,
               help="Sweep column on the Pareto plot's y axis.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts and the Pareto points as JSON.")
 @_energy_table_option
 @_corner_option
 @_temp_option
 @_accounting_technology
-def sweep_cmd(architecture, params, out, root, x_column, y_column, energy_table, corner, temp, technology):
+def sweep_cmd(architecture, params, out, root, x_column, y_column, as_json, energy_table, corner, temp, technology):
     """Design-space sweep of ARCHITECTURE over every combination of --param values (vectorised) -> CSV + Pareto plot."""
     from circuitsim.commands import sweep_command
 
     point = _accounting_point(technology, corner, temp)
     click.echo(sweep_command(architecture, params, technology, Path(out), Path(root) if root else None, point=point,
-                             energy_table=Path(energy_table) if energy_table else None, x=x_column, y=y_column))
+                             energy_table=Path(energy_table) if energy_table else None, x=x_column, y=y_column,
+                             as_json=as_json))
 
 
 # -- new-block (user blocks outside the package) -----------------------------------------------------

@@ -127,7 +127,7 @@ def frame_energy(n_ch: int, q_bits: float, point: OperatingPoint = NOMINAL):
 
 
 def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str, out: Path,
-                          point: OperatingPoint = NOMINAL) -> str:
+                          point: OperatingPoint = NOMINAL, as_json: bool = False) -> str:
     """``circuitsim simulate leca``: one frame at ``point``, its feature maps (PNG + npz) and the energy of
     that frame from the accounting engine at the same point."""
     from circuitsim.sensor.leca import (
@@ -151,6 +151,9 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
         "codes": result.codes, "analog_V": result.analog_v, "weights": cfg.weights,
         "energy_per_frame_J": np.array(evaluation.energy_per_frame_J)}))
     png = frame_plots.write_feature_png(img, result, out / "leca_feature_map.png")
+    if as_json:
+        return _simulate_json("leca", evaluation, point, seed, mode, {"N_ch": n_ch, "Q_bit": q_bits},
+                              {"codes": list(result.codes.shape)}, [out / "leca_frame.npz", png])
     return "\n".join([
         f"LeCA frame: N_ch={n_ch}, Q_bit={q_bits:g}, {mode} chain at {point}, seed {seed}",
         f"  feature map {result.codes.shape[0]}x{result.codes.shape[1]}x{result.codes.shape[2]} codes, "
@@ -161,8 +164,22 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
     ])
 
 
+def _simulate_json(system: str, evaluation, point: OperatingPoint, seed: int, mode: str, config: dict,
+                   shapes: dict, written) -> str:
+    """The ``simulate --json`` record: what the text says, with every label (operating point, the energy
+    lines' source kind and fallback reason), SI units in the keys."""
+    summary = evaluation.summary()
+    return json.dumps({
+        "system": system, "architecture": evaluation.arch.name, "mode": mode, "seed": seed, "config": config,
+        "operating_point": point.as_dict(), "shapes": shapes,
+        **{k: summary[k] for k in ("energy_per_frame_J", "frame_rate_hz", "max_frame_rate_hz", "bits_per_frame",
+                                   "compression_ratio", "technology", "lines")},
+        "written": [str(p) for p in written],
+    }, indent=2, default=str)
+
+
 def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str, out: Path,
-                         point: OperatingPoint = NOMINAL) -> str:
+                         point: OperatingPoint = NOMINAL, as_json: bool = False) -> str:
     """``circuitsim simulate snn``: one first-layer frame of ``channels`` output channels at ``point`` and the
     energy of the ``snn`` architecture with the same channel count (N_ch) at the same point."""
     from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
@@ -181,6 +198,10 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
         "spikes": result.spikes, "cds_V": result.cds_v, "weights": cfg.weights,
         "thresholds_V": np.asarray(cfg.thresholds_v, float), "energy_per_frame_J": np.array(evaluation.energy_per_frame_J)}))
     png = frame_plots.write_spike_png(img, result, out / "snn_spikes.png")
+    if as_json:
+        return _simulate_json("snn", evaluation, point, seed, mode, {"N_ch": channels},
+                              {"spikes": list(result.spikes.shape), "spike_rate": float(result.spike_rate),
+                               "clipped": int(result.clipped)}, [out / "snn_frame.npz", png])
     return "\n".join([
         f"SNN first layer: {channels} channels of 3x3x3 width-code kernels, stride 2, {mode} at {point}, "
         f"seed {seed}",
@@ -209,10 +230,11 @@ def parse_sets(specs) -> dict:
 
 def report_command(names, technology: str = "literature", out: Path | None = None, as_json: bool = False,
                    list_only: bool = False, calibration_root: Path | None = None, command: str = "",
-                   point=None, sets=(), energy_table: Path | None = None) -> str:
+                   point=None, sets=(), energy_table: Path | None = None, scale: str = "log") -> str:
     """What ``circuitsim report`` prints (and writes to ``out`` when given); calibrated budgets at ``point``
     (whose technology names the artifacts, also when ``technology`` was a path), ``sets`` (``--set``)
-    applied to every architecture, ``energy_table`` merged over the default table."""
+    applied to every architecture, ``energy_table`` merged over the default table; the plots' value axes on
+    ``scale`` (log or linear)."""
     from circuitsim.accounting import list_architectures
     from circuitsim.reports.energy import (
         evaluate_all,
@@ -232,7 +254,7 @@ def report_command(names, technology: str = "literature", out: Path | None = Non
     if point is not None:
         technology = point.technology
     evaluations = evaluate_all(names, technology, calibration_root, point, overrides, energy_table)
-    written = write_report(evaluations, out, command or "circuitsim report") if out else []
+    written = write_report(evaluations, out, command or "circuitsim report", scale=scale) if out else []
     if as_json:
         return json.dumps(json_record(evaluations), indent=2)
     return "\n".join([format_text(evaluations), *[f"wrote {p}" for p in written]])
@@ -241,7 +263,7 @@ def report_command(names, technology: str = "literature", out: Path | None = Non
 def sweep_command(arch: str, param_specs, technology: str = "literature", out: Path | None = None,
                   calibration_root: Path | None = None, point: OperatingPoint | None = None,
                   energy_table: Path | None = None, x: str = "energy_per_frame_J",
-                  y: str = "compression_ratio") -> str:
+                  y: str = "compression_ratio", as_json: bool = False) -> str:
     """What ``circuitsim sweep`` prints: a summary and the Pareto points; CSV + a Pareto PNG over the
     columns ``x`` and ``y`` under ``out``."""
     from circuitsim.accounting.resolver import BudgetResolver
@@ -279,4 +301,25 @@ def sweep_command(arch: str, param_specs, technology: str = "literature", out: P
             raise ArtifactError(f"cannot write the sweep to {out}: {exc.strerror or exc}; choose a writable "
                                 "directory with --out") from None
         lines += [f"wrote {csv}", f"wrote {png}"]
+        written = [csv, png]
+    else:
+        written = []
+    if as_json:
+        return json.dumps(_sweep_record(frame, params, point, technology, front, written), indent=2, default=str)
     return "\n".join(lines)
+
+
+def _sweep_record(frame, params: dict, point, technology: str, front, written) -> dict:
+    """The ``sweep --json`` record: counts, the constraint that invalid points break, the Pareto points
+    (every column, SI units in the names), the budgets' technology and operating point, the files."""
+    columns = [c for c in front.columns if c not in ("valid", "pareto")]
+    return {
+        "architecture": frame.attrs["architecture"], "technology": technology,
+        "operating_point": None if point is None else point.as_dict(),
+        "parameters": {k: [float(v) for v in np.atleast_1d(vals)] for k, vals in params.items()},
+        "points": int(len(frame)), "valid": int(frame["valid"].sum()), "pareto": int(frame["pareto"].sum()),
+        "invalid_reason": frame.attrs.get("invalid_reason") or None,
+        "pareto_points": [{c: (float(r[c]) if isinstance(r[c], (int, float, np.number)) else r[c]) for c in columns}
+                          for _, r in front.iterrows()],
+        "written": [str(p) for p in written],
+    }

@@ -2,6 +2,7 @@
 and batch decks that run by hand with ngspice -b."""
 
 import re
+from pathlib import Path
 import shutil
 import subprocess
 
@@ -155,3 +156,48 @@ def test_spice_run_vectors_and_rows(cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].split() == ["time_s", "v_hold_V", "i_vdd_A"] and len(lines) == 6
+
+
+# -- --json keeps every label the text shows ---------------------------------------------------------------
+def test_simulate_json_names_the_point_and_every_energy_source(cli, tmp_path):
+    import json
+
+    from circuitsim.accounting import evaluate
+    from circuitsim.store import OperatingPoint
+
+    r = cli("simulate", "leca", "--config", "8|3", "--corner", "ff", "--json", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["operating_point"] == {"technology": "sky130", "corner": "ff", "temperature_C": 27.0}
+    assert record["config"] == {"N_ch": 8, "Q_bit": 3.0} and record["shapes"]["codes"] == [8, 112, 112]
+    # the energy is the ff accounting of the same configuration, not the nominal one
+    ff = evaluate("leca-4x4", "sky130", overrides={"N_ch": 8, "Q_bit": 3}, point=OperatingPoint("ff", 27.0))
+    assert record["energy_per_frame_J"] == pytest.approx(ff.energy_per_frame_J, rel=1e-12)
+    assert all({"source_kind", "fallback_reason", "source"} <= set(line) for line in record["lines"])
+    assert any("sky130/ff_27C/" in line["source"] for line in record["lines"])
+    assert all(Path(p).is_file() for p in record["written"])
+
+
+def test_sweep_json_pareto_points_are_the_csv_rows(cli, tmp_path):
+    import json
+
+    r = cli("sweep", "leca-4x4", "--param", "N_ch=4,8", "--param", "Q_bit=2..4", "--json", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["points"] == 6 and record["technology"] == "literature" and record["operating_point"] is None
+    frame = pd.read_csv(tmp_path / "sweep_leca-4x4.csv")
+    front = frame[frame["pareto"]].sort_values("energy_per_frame_J")
+    assert record["pareto"] == len(front) == len(record["pareto_points"])
+    assert [p["energy_per_frame_J"] for p in record["pareto_points"]] == pytest.approx(
+        front["energy_per_frame_J"].tolist(), rel=1e-12)
+
+
+def test_report_scale_linear_writes_linear_axes(cli, tmp_path):
+    from circuitsim.accounting import evaluate
+    from circuitsim.reports.energy_plots import energy_by_component_figure
+
+    r = cli("report", "cnv", "--scale", "linear", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr and (tmp_path / "energy_by_component.png").is_file()
+    figure = energy_by_component_figure([evaluate("cnv")], "linear")
+    assert figure.axes[0].get_yscale() == "linear"
+    assert cli("report", "cnv", "--scale", "loglog").returncode == 2

@@ -196,19 +196,21 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
     return "\n".join(out)
 
 
-def write_report(evaluations, out_dir: Path, command: str = "circuitsim report", plots: bool = True) -> list:
-    """Write ``comparison.csv``, ``<arch>.csv``, ``report.md``, ``provenance.json`` and the PNG plots; a
-    directory that cannot be written is an :class:`~circuitsim.errors.ArtifactError` naming it."""
+def write_report(evaluations, out_dir: Path, command: str = "circuitsim report", plots: bool = True,
+                 scale: str = "log") -> list:
+    """Write ``comparison.csv``, ``<arch>.csv``, ``report.md``, ``provenance.json`` and the PNG plots (value
+    axes ``scale``: log or linear); a directory that cannot be written is an
+    :class:`~circuitsim.errors.ArtifactError` naming it."""
     from circuitsim.errors import ArtifactError
 
     try:
-        return _write_report(evaluations, Path(out_dir), command, plots)
+        return _write_report(evaluations, Path(out_dir), command, plots, scale)
     except OSError as exc:
         raise ArtifactError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; choose a writable "
                             "directory with --out") from None
 
 
-def _write_report(evaluations, out_dir: Path, command: str, plots: bool) -> list:
+def _write_report(evaluations, out_dir: Path, command: str, plots: bool, scale: str = "log") -> list:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     comparison_table(evaluations).to_csv(out_dir / "comparison.csv", index=False)
@@ -225,9 +227,9 @@ def _write_report(evaluations, out_dir: Path, command: str, plots: bool) -> list
             plot_pareto,
         )
 
-        pngs = [plot_energy_by_component(evaluations, out_dir / "energy_by_component.png"),
-                plot_pareto(evaluations, out_dir / "energy_vs_compression.png"),
-                plot_bandwidth(evaluations, out_dir / "bandwidth.png")]
+        pngs = [plot_energy_by_component(evaluations, out_dir / "energy_by_component.png", scale),
+                plot_pareto(evaluations, out_dir / "energy_vs_compression.png", scale),
+                plot_bandwidth(evaluations, out_dir / "bandwidth.png", scale)]
     prov = provenance(evaluations, command)
     (out_dir / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n")
     (out_dir / "report.md").write_text(format_markdown(evaluations, prov, pngs))

@@ -161,11 +161,11 @@ def block_table(result: DemoResult) -> str:
         where = worst["point"] if len(recs) <= 7 else f"{worst['block'].removeprefix('sar_adc_')} {worst['point']}"
         rows.append([name, f"{sum(r['pass'] for r in recs)}/{len(recs)}", f"{worst['max_error_lsb']:.3f}",
                      f"{worst['max_error_mV']:.3f}", where, _span(sigma, ".3f") if sigma else None,
-                     _span([r["energy_ratio"] for r in recs], ".3f"),
+                     _span([100 * r["energy_error"] for r in recs], ".2f"),
                      _eng_span([r["energy_J"] for r in recs if r["point"] == nominal and "energy_J" in r], "J"),
                      _eng_span([r["latency_s"] for r in recs if r["point"] == nominal and "latency_s" in r], "s")])
     return render_table(["block", "pass>", "worst err\n[LSB]>", "worst err\n[mV]>", "at point", "σ ratio\n(MC)>",
-                         "E ratio\nmodel/SPICE>", f"energy/op\n{nominal}>", f"latency\n{nominal}>"], rows, indent=2)
+                         "E error\n[% range]>", f"energy/op\n{nominal}>", f"latency\n{nominal}>"], rows, indent=2)
 
 
 def _calibration_line(result: DemoResult) -> str:

@@ -42,6 +42,7 @@ def summary_rows(results: dict) -> list[dict]:
                 "sigma_ratio": rec["sigma_ratio"],
                 "f_test_failures": rec["sigma_f_test_failures"],
                 "energy_ratio": rec["energy_ratio"],
+                "energy_error": rec["energy_error"],
                 "energy_per_op_fJ": rec["energy_per_op_J"] * 1e15,
                 "pass": rec["pass"],
             })
@@ -53,10 +54,10 @@ def format_table(results: dict) -> str:
     from circuitsim.reports.text_table import render_table
 
     columns = ["block", "point", "max err\n[LSB]>", "max err\n[mV]>", "worst at\n(input)>", "σ ratio>",
-               "F-test\nfails>", "E ratio>", "E/op\n[fJ]>", "pass"]
+               "F-test\nfails>", "E err\n[% range]>", "E/op\n[fJ]>", "pass"]
     rows = [[r["block"], r["point"], f"{r['max_error_lsb']:.3f}", f"{r['max_error_mV']:.3f}",
              _input_text(r["worst_input_V"]), _fmt(r["sigma_ratio"], ".3f"), _fmt(r["f_test_failures"], "d"),
-             f"{r['energy_ratio']:.4f}", f"{r['energy_per_op_fJ']:.2f}", "yes" if r["pass"] else "NO"]
+             f"{100 * r['energy_error']:.2f}", f"{r['energy_per_op_fJ']:.2f}", "yes" if r["pass"] else "NO"]
             for r in summary_rows(results)]
     return render_table(columns, rows)
 

@@ -188,7 +188,8 @@ def test_metrics_detect_bad_models():
     assert metrics.f_test_pvalues(np.array([2.0]), 200, np.array([1.0]), 200)[0] < 1e-6
     assert metrics.f_test_pvalues(np.array([1.0]), 200, np.array([1.0]), 200)[0] == pytest.approx(1.0)
     assert metrics.worst_ratio([1.0, 1.2, 0.9], [1, 1, 1]) == pytest.approx(1.2)
-    assert not metrics.passes(0.6, None, 1.0)
-    assert not metrics.passes(0.1, 1.2, 1.0)
-    assert not metrics.passes(0.1, 1.0, 1.06)
-    assert metrics.passes(0.1, None, 1.02)
+    # passes(error LSB, sigma ratio, energy error as a fraction of the operating-range energy)
+    assert not metrics.passes(0.6, None, 0.0)
+    assert not metrics.passes(0.1, 1.2, 0.0)
+    assert not metrics.passes(0.1, 1.0, 0.06)
+    assert metrics.passes(0.1, None, 0.02)

@@ -195,8 +195,11 @@ def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, 
 @click.option("--out", type=click.Path(file_okay=False), default="reports/validation", show_default=True,
               help="Where the plots go.")
 @click.option("--no-plots", is_flag=True, help="Skip the plots.")
+@click.option("--quick", is_flag=True,
+              help="Judge a quick calibration (e.g. --corners tt --mc 20) at the points it has, instead of "
+                   "refusing the plan points it lacks; says which are missing.")
 @_technology_option
-def validate(blocks, as_json, root, out, no_plots, technology):
+def validate(blocks, as_json, root, out, no_plots, quick, technology):
     """Model vs SPICE on held-out points, from committed artifacts (no ngspice needed)."""
     from circuitsim.blocks import block_names, expand_names, get_spec
     from circuitsim.calibration.validate import validate_block
@@ -213,7 +216,7 @@ def validate(blocks, as_json, root, out, no_plots, technology):
         from tqdm import tqdm
 
         names = tqdm(names, desc="validating", unit="block", leave=False, file=sys.stderr)
-    results = {name: validate_block(specs[name], store, tech_name) for name in names}
+    results = {name: validate_block(specs[name], store, tech_name, quick) for name in names}
     plots = [] if no_plots else write_plots(results, Path(out), specs)
     adc_rows = None
     if any(name.startswith("sar_adc_") for name in specs):
@@ -232,6 +235,10 @@ def validate(blocks, as_json, root, out, no_plots, technology):
         click.echo(json.dumps({"blocks": slim, **({"sar_adc_metrics": adc_rows} if adc_rows else {})}, indent=2))
     else:
         click.echo(format_table(results))
+        missing = sorted({m for pts in results.values() for r in pts.values() for m in r.get("missing_plan_points", [])})
+        if missing:
+            click.echo(f"--quick: not judged at {', '.join(missing)} (no artifacts there); a block is validated "
+                       "only at every point of the plan")
         if adc_rows:
             click.echo("\nSAR ADC metrics (calibrated model, tt 27 C; DNL/INL over 200 Monte Carlo instances):")
             click.echo(format_metrics(adc_rows))

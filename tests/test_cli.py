@@ -84,3 +84,19 @@ def test_simulate_snn(cli, tmp_path):
     with np.load(tmp_path / "snn_frame.npz") as data:
         assert data["spikes"].shape == (4, 111, 111) and set(np.unique(data["spikes"])) <= {0, 1}
     assert (tmp_path / "snn_spikes.png").is_file()
+
+
+def test_validate_quick_judges_a_one_corner_calibration_and_names_what_is_missing(cli, tmp_path):
+    import shutil
+
+    from circuitsim.config import project_root
+
+    src = project_root() / "calibration" / "sky130" / "tt_27C" / "psf"
+    shutil.copytree(src, tmp_path / "sky130" / "tt_27C" / "psf")
+    refused = cli("validate", "psf", "--calibration", str(tmp_path), "--no-plots")
+    assert refused.returncode == 2 and "validate --quick" in refused.stderr + refused.stdout
+    r = cli("validate", "psf", "--calibration", str(tmp_path), "--no-plots", "--quick", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)["blocks"]["psf"]["tt_27C"]
+    assert sorted(record["missing_plan_points"]) == ["ff_27C", "fs_27C", "sf_27C", "ss_27C", "tt_-40C", "tt_85C"]
+    assert record["pass"]

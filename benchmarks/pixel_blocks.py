@@ -61,14 +61,13 @@ def kernels() -> dict:
     off = np.zeros(N_SAMPLES)
 
     def pixel_kernel_only():
-        px._pixel_kernel(n, off, z[0], z[1], off, params.full_well_e, params.conversion_gain_v_per_e,
-                         params.v_fd_reset_v, params.ktc_sigma_v, params.read_noise_v, lut.x_v, lut.out_v,
-                         lut.line_coeffs[0], lut.line_coeffs[1], 1, True, out)
+        px._pixel_kernel(n, off, z[0], z[1], z[2], off, lut.electrons_e, lut.cds_v, lut.sigma_e, lut.sigma_cds_v,
+                         lut.line_coeffs[0], lut.line_coeffs[1], lut.v_col_reset_v, lut.sf_gain * params.ktc_sigma_v,
+                         params.read_noise_v, 1, True, out)
 
     def pixel_numpy_only():
-        v_rst = params.v_fd_reset_v + params.ktc_sigma_v * z[0]
-        v_sig = v_rst - params.conversion_gain_v_per_e * np.minimum(n, params.full_well_e)
-        return np.interp(v_rst, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v) + params.read_noise_v * z[1]
+        return (np.interp(n, lut.electrons_e, lut.cds_v) + np.interp(n, lut.sigma_e, lut.sigma_cds_v) * z[2]
+                + params.read_noise_v * z[1])
 
     a, b = best_of(pixel_kernel_only), best_of(pixel_numpy_only)
     result["pixel_4t (arithmetic only)"] = {"numba_s_per_sample": a / N_SAMPLES, "numpy_s_per_sample": b / N_SAMPLES,

@@ -1,39 +1,42 @@
 """4T active pixel (``netlists/pixel_4t.cir``, SPEC 4.1): photodiode (modelled as an 8 fF junction
-capacitance plus a photocurrent, sky130 has no pinned diode), transfer gate, floating diffusion (FD),
-PMOS hard reset, NMOS source follower (SF), row select and a 5 µA column current-sink load on a 1 pF
-column line.
+capacitance plus a photocurrent, sky130 has no pinned diode), low-Vt transfer gate, floating diffusion (FD),
+PMOS hard reset, NMOS source follower (SF), row select and a 5 µA column current-sink load on the column
+line (``ccol_f``, 1 pF by default).
 
-Behavioral model of one exposure (EMVA 1288 linear camera model plus what it leaves out; SI units):
+What is calibrated and validated is what flows to the next block: collected electrons → the CDS output on
+the column (reset level minus signal level, V), from transients of the whole pixel cycle (reset, exposure,
+readout) at each electron count, at every corner and temperature, Monte Carlo at tt. The transfer is a LUT
+over electrons, so it holds what a linear EMVA model leaves out and this circuit has:
 
-    μ_e  = QE · Φ_p · t_exp · (1 + PRNU_i)                     mean photo-electrons   [e⁻]
-    μ_d  = I_dark · t_exp · (1 + DSNU_i)                        mean dark electrons    [e⁻]
-    N_e  = min(Poisson(μ_e) + Poisson(μ_d), N_fw)               shot noise, full-well clipping
-    v_rst = V_FD,rst + sqrt(k·T / C_FD) · z₁                    kTC reset noise on the FD  [V]
-    v_sig = v_rst − CG · N_e                                    CG = q / C_FD,eff          [V/e⁻]
-    out   = SF(v_rst) − SF(v_sig) + σ_read · z₂                 with CDS (the kTC term cancels)
-    out   = SF(v_sig) + σ_read · z₂ + offset_i                  without CDS
+- a dark offset (≈ 43 mV at tt 27 °C): the barrier reset of a non-pinned diode is incomplete, the TX keeps
+  conducting sub-threshold and moves charge onto the FD at transfer even in the dark;
+- incomplete transfer (measured separately: FD swing per electron over q/C_FD) and a non-linear,
+  compressive response as the photodiode's barrier level and the FD's junctions move with the charge;
+- soft saturation: the ``full_well_e`` figure is the knee, where the incremental gain d(out)/dN has fallen
+  to half its low-signal value; beyond the grid (60 000 e, where the photodiode model nears 0 V and stops
+  being a diode) the output is held at its last value.
 
-SF is the source follower's DC transfer from SPICE (LUT in ``hard`` mode, its straight-line fit in
-``ideal`` mode), CG the conversion gain measured in SPICE (charge moved from the photodiode to the FD by
-the transfer gate over the FD swing it causes), V_FD,rst the FD reset level, N_fw the full well (the
-charge that brings the FD down to the photodiode's barrier level, where transfer stops). PRNU_i, DSNU_i
-and the SF offset are fixed per pixel (:func:`fixed_pattern`); read noise is output-referred.
+Model of one exposure (SI units):
 
-The photon-transfer curve (variance vs mean of ``out`` over illumination) has slope
-K = CG · g_SF [V/e⁻] (g_SF the SF gain), which :func:`photon_transfer` measures.
+    μ_e = QE · Φ_p · t_exp · (1 + PRNU_i),   μ_d = I_dark · t_exp · (1 + DSNU_i)     [e⁻]
+    N   = Poisson(μ_e) + Poisson(μ_d)                                                 [e⁻]
+    out = LUT_CDS(N) + σ_mm(N) · z_i + σ_read · z                       with CDS        [V]
+    out = V_col,rst − LUT_CDS(N) + g_SF · sqrt(k·T / C_FD) · z' + offset_i + σ_read · z   without CDS
 
-Calibration (the block contract): the input is the FD voltage, the output the column voltage (the SF
-transfer, DC sweep; σ from Monte Carlo). Energy per pixel readout (J):
-E(v_FD) = E_cycle + VDD · (I_VDD(v_FD) − I_VDD(V_FD,rst)) · T_sig − VDD · C_col · (SF(V_FD,rst) − SF(v_FD))
-— ∫VDD·I_VDD dt over one dark pixel cycle (transient: reset, exposure, 1 µs readout window with the
-column load, the column line charged from 0 V), plus the change of the column current while the signal
-level is held (T_sig = 0.49 µs, DC), minus the charge the 1 pF column line returns as it falls to the
-signal level (the load sinks it instead of VDD supplying it). The bright transient cycle checks
-this model at one illumination (``energy_cycle_transient_bright_J`` vs ``energy_model_at_bright_signal_J``).
+LUT_CDS is the SPICE CDS output on the electron fit grid (``hard``), or its straight line
+``offset + K·N`` fitted over 0 … 20 000 e (``ideal``, the EMVA linear camera with the dark offset), σ_mm the
+pixel-to-pixel (fixed-pattern) spread of the CDS output from Monte Carlo (z_i drawn once per pixel,
+:func:`fixed_pattern`), offset_i the spread of the column reset level (the SF's offset, non-CDS only). C_FD is
+measured by an AC analysis of the FD at its reset level with the row selected (C = Im(1/Z)/ω), so the kT/C
+and the conversion gain at the FD, q/C_FD, are the circuit's, not the swing per electron (which folds in
+the transfer efficiency). The photon-transfer curve has slope K (ideal) or the LUT's local slope (hard).
 
-Size: ~410 lines, kept in one module on purpose: the EMVA model, its photon-transfer helpers and the
-calibration that measures the figures the model's defaults come from (CG, full well, reset level, C_FD)
-read best side by side; the calibration is ~130 lines, too little to earn a module of its own.
+Energy per pixel readout (J): ∫VDD·I_VDD dt over the whole transient cycle at that electron count (reset,
+exposure, 1 µs readout window with the column load, the column line charged from 0 V as after a deselected
+row): a LUT over electrons; the energy table's figure is the dark readout, the notes give the one at full
+well. Latency: RS on → signal level settled (TX at 500 ns, then settling to half an 8-bit LSB, worst over
+the fit grid). The settling of the reset and signal levels is also recorded against the column capacitance
+(``settle_*`` arrays, 0.25 … 4 pF, to half an LSB at 8, 10 and 12 bit) for the row time of an array.
 """
 
 from __future__ import annotations
@@ -46,16 +49,15 @@ from scipy import constants
 
 from circuitsim import config
 from circuitsim.blocks import buffers, static_power
-from circuitsim.blocks.buffers import BufferLut
 from circuitsim.blocks.kernels import interp_linear
 from circuitsim.blocks.modes import IDEAL_CODE, Mode, parse_field
 from circuitsim.calibration.contract import BlockSpec, Fit, Prediction
 from circuitsim.errors import InputRangeError
-from circuitsim.spice.analyses import apply_point, transient
+from circuitsim.spice.analyses import ac_point, apply_point, transient
 from circuitsim.spice.measure import settling_time_s, supply_energy_J
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
 
-#: The modes of the SF transfer; the pixel's own noise (shot, kTC, read, fixed pattern) is always drawn.
+#: The modes of the transfer; the pixel's own noise (shot, read, fixed pattern) is always drawn.
 SF_MODES = (Mode.IDEAL, Mode.HARD)
 
 # Timing of the transient in netlists/pixel_4t.cir (s)
@@ -65,36 +67,49 @@ T_RESET_SAMPLE_S = 1.69e-6  # reset level sampled just before TX
 T_TX_START_S = 1.7e-6
 T_SIGNAL_SAMPLE_S = 2.19e-6  # signal level sampled just before RS off
 T_READ_S = 1.0e-6  # readout window per pixel (RS on)
-T_SIGNAL_WINDOW_S = T_SIGNAL_SAMPLE_S - T_TX_START_S  # the column holds the signal level
 T_STOP_S = 2.3e-6
 TRAN_STEP_S = 1e-9
-#: Photocurrent of the bright transient and its exposure (1 us): about 10 000 electrons.
-I_PH_A = 1.6e-9
+#: The deck's compressed exposure (s): iph on from 0.2 to 1.2 us; N electrons = iph · T_EXPOSURE_S / q.
 T_EXPOSURE_S = 1.0e-6
-#: Column line capacitance in the netlist (F)
+#: Column line capacitance of the deck's default (F)
 C_COLUMN_F = 1e-12
-#: Settling tolerance: half an 8-bit LSB over 1.8 V (V).
+#: Settling tolerance of the latency: half an 8-bit LSB over 1.8 V (V).
 SETTLE_TOL_V = 0.5 * 1.8 / 256
+#: The column capacitances and ADC resolutions of the recorded settling (F, bit); the step is the bright
+#: pixel of SETTLE_ELECTRONS (the largest swing of the linear range).
+SETTLE_CCOL_F = (0.25e-12, 0.5e-12, 1e-12, 2e-12, 4e-12)
+SETTLE_BITS = (8, 10, 12)
+SETTLE_ELECTRONS = 20_000.0
+#: The ideal mode's straight line is fitted over 0 .. LINEAR_MAX_E electrons (an engineering choice: the
+#: range in which the FD stays above 1.2 V, where the SF is well in saturation).
+LINEAR_MAX_E = 20_000.0
+#: The transfer efficiency is the FD swing per electron over q/C_FD, fitted over 0 .. this many electrons.
+CTE_MAX_E = 10_000.0
+#: AC analysis of C_FD: frequency (Hz) and the force resistor that sets the FD's DC level (Ohm).
+AC_FREQUENCY_HZ = 1e7
+AC_RFORCE_OHM = 1e9
+#: The DC sweep of the source follower (FD forced), for its gain at the reset level (V).
+SF_SWEEP_V = tuple(np.round(np.arange(1.2, 1.9001, 0.025), 6))
 
 
 @dataclass(frozen=True)
 class Pixel4tParams:
-    """EMVA 1288 parameters of one pixel.
+    """EMVA 1288 parameters of one pixel that the deck does not contain, plus the measured circuit figures.
 
-    ``quantum_efficiency`` (0..1); ``conversion_gain_v_per_e``: at the FD (V/e⁻); ``full_well_e`` (e⁻);
-    ``v_fd_reset_v``: FD reset level (V); ``c_fd_f``: FD capacitance for kTC (F); ``dark_current_e_per_s``
-    (e⁻/s); ``read_noise_v``: output-referred temporal read noise (V rms); ``prnu_fraction`` (σ of the
-    gain, fraction); ``dsnu_fraction`` (σ of the dark current, fraction); ``temperature_k`` (K);
-    ``cds``: correlated double sampling on; ``sf_mode``: a :class:`~circuitsim.blocks.modes.Mode` or its
-    name, ``ideal`` (straight line) or ``hard`` (LUT); there is no noisy SF mode, the pixel always draws.
-    The defaults are the tt 27 °C calibration; :func:`params_from_artifact` reads any point.
+    ``quantum_efficiency`` (0..1); ``dark_current_e_per_s`` (e⁻/s); ``read_noise_v``: output-referred
+    temporal read noise (V rms); ``prnu_fraction`` (σ of the photodiode's gain, fraction); ``dsnu_fraction``
+    (σ of the dark current, fraction); ``temperature_k`` (K); ``cds``: correlated double sampling on;
+    ``sf_mode``: ``ideal`` (straight line) or ``hard`` (LUT). Measured in SPICE (:func:`params_from_artifact`
+    reads any point; the defaults are tt 27 °C): ``conversion_gain_v_per_e`` = q / C_FD at the FD (V/e⁻),
+    ``c_fd_f`` (F, for kT/C), ``v_fd_reset_v`` (V), ``full_well_e`` (the knee, e⁻), ``transfer_efficiency``.
     """
 
     quantum_efficiency: float = 0.6
-    conversion_gain_v_per_e: float = 28.9e-6
-    full_well_e: float = 17_100.0
+    conversion_gain_v_per_e: float = 30.4e-6
+    full_well_e: float = 30_000.0
     v_fd_reset_v: float = 1.837
-    c_fd_f: float = 5.55e-15
+    c_fd_f: float = 5.28e-15
+    transfer_efficiency: float = 0.95
     dark_current_e_per_s: float = 50.0
     read_noise_v: float = 0.3e-3
     prnu_fraction: float = 0.01
@@ -113,68 +128,103 @@ class Pixel4tParams:
 
 
 @dataclass(frozen=True)
+class PixelLut:
+    """The calibrated pixel: on the electron grid ``electrons_e`` (e⁻) the CDS output ``cds_v`` (V), the FD
+    level at the signal sample ``fd_signal_v`` (V) and the energy per readout ``energy_J`` (J); the Monte
+    Carlo σ of the CDS output ``sigma_cds_v`` on its own grid ``sigma_e``; the ideal line ``line_coeffs``
+    (offset V, K V/e⁻); the column reset level ``v_col_reset_v`` and its fixed-pattern σ
+    ``sigma_col_reset_v`` (V); the SF's small-signal gain at the reset level ``sf_gain`` (V/V)."""
+
+    electrons_e: np.ndarray
+    cds_v: np.ndarray
+    fd_signal_v: np.ndarray
+    energy_J: np.ndarray
+    sigma_e: np.ndarray
+    sigma_cds_v: np.ndarray
+    line_coeffs: np.ndarray
+    v_col_reset_v: float
+    sigma_col_reset_v: float
+    sf_gain: float
+
+    @classmethod
+    def from_arrays(cls, a: dict) -> "PixelLut":
+        def vec(key):
+            return np.ascontiguousarray(a[key], float)
+
+        return cls(vec("lut_electrons_e"), vec("lut_cds_V"), vec("lut_fd_signal_V"), vec("lut_energy_J"),
+                   vec("sigma_electrons_e"), vec("sigma_cds_V"), vec("line_coeffs"), float(a["v_col_reset_V"]),
+                   float(a["sigma_col_reset_V"]), float(a["sf_gain"]))
+
+
+@dataclass(frozen=True)
 class FixedPattern:
-    """Per-pixel fixed-pattern maps: gain factor 1 + PRNU_i, dark factor 1 + DSNU_i, SF offset (V)."""
+    """Per-pixel fixed-pattern maps: gain factor 1 + PRNU_i, dark factor 1 + DSNU_i, the standard normal
+    z_i of the CDS output's mismatch (σ_mm(N)·z_i) and the column reset offset (V, non-CDS)."""
 
     gain: np.ndarray
     dark: np.ndarray
+    cds_z: np.ndarray
     sf_offset_v: np.ndarray
 
 
-def fixed_pattern(shape, params: Pixel4tParams, lut: BufferLut, rng: np.random.Generator) -> FixedPattern:
-    """Draw PRNU, DSNU and SF offset maps once per sensor (the dark factor is clipped at 0)."""
+def fixed_pattern(shape, params: Pixel4tParams, lut: PixelLut, rng: np.random.Generator) -> FixedPattern:
+    """Draw PRNU, DSNU, the CDS mismatch normal and the reset-level offset maps once per sensor (the dark
+    factor is clipped at 0)."""
     gain = 1.0 + params.prnu_fraction * rng.standard_normal(shape)
     dark = np.maximum(0.0, 1.0 + params.dsnu_fraction * rng.standard_normal(shape))
-    sigma_sf = float(np.interp(params.v_fd_reset_v, lut.x_v, lut.sigma_v))
-    return FixedPattern(gain, dark, sigma_sf * rng.standard_normal(shape))
+    cds_z = rng.standard_normal(shape)
+    return FixedPattern(gain, dark, cds_z, lut.sigma_col_reset_v * rng.standard_normal(shape))
 
 
-def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> BufferLut:
-    """The committed SF transfer LUT at ``point`` from the artifact store (hash-checked)."""
-    return BufferLut.from_arrays((store or ArtifactStore()).model_arrays("pixel_4t", point))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> PixelLut:
+    """The committed pixel tables at ``point`` from the artifact store (hash-checked)."""
+    return PixelLut.from_arrays((store or ArtifactStore()).model_arrays("pixel_4t", point))
 
 
 def params_from_artifact(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
                          **overrides) -> Pixel4tParams:
-    """Pixel parameters whose circuit values (CG, full well, reset level, C_FD) come from the calibration."""
+    """Pixel parameters whose circuit values (q/C_FD, C_FD, reset level, knee, transfer efficiency) come
+    from the calibration at ``point``."""
     a = (store or ArtifactStore()).model_arrays("pixel_4t", point)
     base = Pixel4tParams(conversion_gain_v_per_e=float(a["cg_fd_V_per_e"]), full_well_e=float(a["full_well_e"]),
                          v_fd_reset_v=float(a["v_fd_reset_V"]), c_fd_f=float(a["c_fd_F"]),
+                         transfer_efficiency=float(a["transfer_efficiency"]),
                          temperature_k=float(a["temperature_K"]))
     return replace(base, **overrides)
 
 
-
-def sf_gain(params: Pixel4tParams, lut: BufferLut) -> float:
-    """Small-signal SF gain used for the output-referred conversion gain: the straight line's slope."""
+def output_conversion_gain_v_per_e(params: Pixel4tParams, lut: PixelLut) -> float:
+    """Output-referred conversion gain K [V/e⁻]: the ideal line's slope (the PTC slope in ``ideal`` mode)."""
     return float(lut.line_coeffs[1])
 
 
-def output_conversion_gain_v_per_e(params: Pixel4tParams, lut: BufferLut) -> float:
-    """Output-referred conversion gain K = CG · g_SF  [V/e⁻] (the PTC slope)."""
-    return params.conversion_gain_v_per_e * sf_gain(params, lut)
+def expected_output_v(electrons, lut: PixelLut, params: Pixel4tParams) -> np.ndarray:
+    """Noise-free CDS output (V) for ``electrons`` collected: the line (ideal) or the LUT (hard)."""
+    n = np.asarray(electrons, float)
+    if params.sf_mode == Mode.IDEAL:
+        return lut.line_coeffs[0] + lut.line_coeffs[1] * n
+    return np.interp(n, lut.electrons_e, lut.cds_v)
+
+
+def fd_signal_v(electrons, lut: PixelLut) -> np.ndarray:
+    """FD level at the signal sample (V) for ``electrons`` collected (SPICE LUT; held beyond the grid)."""
+    return np.interp(np.asarray(electrons, float), lut.electrons_e, lut.fd_signal_v)
 
 
 # -- kernel and reference ---------------------------------------------------------------------------
 @njit(fastmath=config.FASTMATH, cache=True)
-def _pixel_kernel(n_photo, n_dark, z_ktc, z_read, sf_offset_v, full_well_e, cg_v_per_e, v_rst_v, ktc_sigma_v,
-                  read_sigma_v, x_v, out_lut_v, offset_v, gain, sf_mode, cds, out_v):
+def _pixel_kernel(n_photo, n_dark, z_ktc, z_read, cds_z, sf_offset_v, e_grid, cds_lut_v, sig_e, sig_v,
+                  line_offset_v, line_k, v_col_rst_v, ktc_col_sigma_v, read_sigma_v, sf_mode, cds, out_v):
     for i in range(n_photo.size):
         n_e = n_photo[i] + n_dark[i]
-        if n_e > full_well_e:
-            n_e = full_well_e
-        v_rst = v_rst_v + ktc_sigma_v * z_ktc[i]
-        v_sig = v_rst - cg_v_per_e * n_e
         if sf_mode == IDEAL_CODE:
-            y_rst = offset_v + gain * v_rst
-            y_sig = offset_v + gain * v_sig
+            y = line_offset_v + line_k * n_e
         else:
-            y_rst = interp_linear(v_rst, x_v, out_lut_v)
-            y_sig = interp_linear(v_sig, x_v, out_lut_v)
+            y = interp_linear(n_e, e_grid, cds_lut_v) + interp_linear(n_e, sig_e, sig_v) * cds_z[i]
         if cds:
-            out_v[i] = y_rst - y_sig + read_sigma_v * z_read[i]
+            out_v[i] = y + read_sigma_v * z_read[i]
         else:
-            out_v[i] = y_sig + read_sigma_v * z_read[i] + sf_offset_v[i]
+            out_v[i] = v_col_rst_v - y + ktc_col_sigma_v * z_ktc[i] + sf_offset_v[i] + read_sigma_v * z_read[i]
 
 
 def _check_inputs(photon_flux_per_s, exposure_s, params: Pixel4tParams):
@@ -191,59 +241,60 @@ def _check_inputs(photon_flux_per_s, exposure_s, params: Pixel4tParams):
 
 
 def _draws(flux, t, params: Pixel4tParams, pattern: FixedPattern | None, rng: np.random.Generator):
-    """Electron counts (Poisson) and the standard normals of the kTC and read noise."""
+    """Electron counts (Poisson), the standard normals of the kTC and read noise, and the pattern maps."""
     if rng is None:
         raise ValueError("the pixel model needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
     gain = 1.0 if pattern is None else pattern.gain
     dark = 1.0 if pattern is None else pattern.dark
     mu_e = params.quantum_efficiency * flux * t * gain
     mu_d = np.broadcast_to(params.dark_current_e_per_s * t * dark, flux.shape)
-    # beyond ~1e15 the Poisson draw overflows; anything past a few full wells clips identically
+    # beyond ~1e15 the Poisson draw overflows; anything past the LUT's last point is held there anyway
     cap = 1e3 * params.full_well_e
     n_photo = rng.poisson(np.minimum(mu_e, cap)).astype(float)
     n_dark = rng.poisson(np.minimum(mu_d, cap)).astype(float)
     z_ktc = rng.standard_normal(flux.shape)
     z_read = rng.standard_normal(flux.shape)
-    offset = np.zeros(flux.shape) if pattern is None else np.broadcast_to(pattern.sf_offset_v, flux.shape)
-    return n_photo, n_dark, z_ktc, z_read, np.ascontiguousarray(offset, dtype=float)
+
+    def pattern_map(name):
+        return (np.zeros(flux.shape) if pattern is None
+                else np.ascontiguousarray(np.broadcast_to(getattr(pattern, name), flux.shape), dtype=float))
+
+    return n_photo, n_dark, z_ktc, z_read, pattern_map("cds_z"), pattern_map("sf_offset_v")
 
 
-def pixel_4t(photon_flux_per_s, exposure_s: float, lut: BufferLut, params: Pixel4tParams = Pixel4tParams(),
+def pixel_4t(photon_flux_per_s, exposure_s: float, lut: PixelLut, params: Pixel4tParams = Pixel4tParams(),
              rng: np.random.Generator | None = None, pattern: FixedPattern | None = None) -> np.ndarray:
     """Pixel output (V) for each pixel's photon flux (photons/s) over one exposure (s); numba kernel.
 
-    With CDS the output is the column-voltage drop from reset to signal level (V, ≥ 0 in the mean);
-    without, the column voltage at the signal level. Illumination beyond full well is clipped.
-    """
+    With CDS the output is the column-voltage drop from reset to signal level (V; the dark offset at zero
+    light); without, the column voltage at the signal level. Beyond the LUT's last electron count the
+    output is held there (soft saturation ends in the photodiode model's limit)."""
     flux, t = _check_inputs(photon_flux_per_s, exposure_s, params)
-    n_photo, n_dark, z_ktc, z_read, offset = _draws(flux, t, params, pattern, rng)
+    n_photo, n_dark, z_ktc, z_read, cds_z, offset = _draws(flux, t, params, pattern, rng)
     out = np.empty_like(flux)
-    _pixel_kernel(n_photo.ravel(), n_dark.ravel(), z_ktc.ravel(), z_read.ravel(), offset.ravel(),
-                  float(params.full_well_e), float(params.conversion_gain_v_per_e), float(params.v_fd_reset_v),
-                  params.ktc_sigma_v, float(params.read_noise_v), lut.x_v, lut.out_v, float(lut.line_coeffs[0]),
-                  float(lut.line_coeffs[1]), params.sf_mode.code, bool(params.cds), out.ravel())
+    _pixel_kernel(n_photo.ravel(), n_dark.ravel(), z_ktc.ravel(), z_read.ravel(), cds_z.ravel(), offset.ravel(),
+                  lut.electrons_e, lut.cds_v, lut.sigma_e, lut.sigma_cds_v, float(lut.line_coeffs[0]),
+                  float(lut.line_coeffs[1]), lut.v_col_reset_v, lut.sf_gain * params.ktc_sigma_v,
+                  float(params.read_noise_v), params.sf_mode.code, bool(params.cds), out.ravel())
     return out
 
 
-def pixel_4t_reference(photon_flux_per_s, exposure_s: float, lut: BufferLut,
+def pixel_4t_reference(photon_flux_per_s, exposure_s: float, lut: PixelLut,
                        params: Pixel4tParams = Pixel4tParams(), rng: np.random.Generator | None = None,
                        pattern: FixedPattern | None = None) -> np.ndarray:
     """Plain NumPy oracle of :func:`pixel_4t` (same draws for the same ``rng`` state)."""
     flux, t = _check_inputs(photon_flux_per_s, exposure_s, params)
-    n_photo, n_dark, z_ktc, z_read, offset = _draws(flux, t, params, pattern, rng)
-    n_e = np.minimum(n_photo + n_dark, params.full_well_e)
-    v_rst = params.v_fd_reset_v + params.ktc_sigma_v * z_ktc
-    v_sig = v_rst - params.conversion_gain_v_per_e * n_e
-    if params.sf_mode == Mode.IDEAL:
-        sf = lambda v: lut.line_coeffs[0] + lut.line_coeffs[1] * v  # noqa: E731
-    else:
-        sf = lambda v: np.interp(v, lut.x_v, lut.out_v)  # noqa: E731
+    n_photo, n_dark, z_ktc, z_read, cds_z, offset = _draws(flux, t, params, pattern, rng)
+    n_e = n_photo + n_dark
+    y = expected_output_v(n_e, lut, params)
+    if params.sf_mode != Mode.IDEAL:
+        y = y + np.interp(n_e, lut.sigma_e, lut.sigma_cds_v) * cds_z
     if params.cds:
-        return sf(v_rst) - sf(v_sig) + params.read_noise_v * z_read
-    return sf(v_sig) + params.read_noise_v * z_read + offset
+        return y + params.read_noise_v * z_read
+    return lut.v_col_reset_v - y + lut.sf_gain * params.ktc_sigma_v * z_ktc + offset + params.read_noise_v * z_read
 
 
-def photon_transfer(photon_flux_per_s, exposure_s: float, lut: BufferLut, params: Pixel4tParams,
+def photon_transfer(photon_flux_per_s, exposure_s: float, lut: PixelLut, params: Pixel4tParams,
                     rng: np.random.Generator, frames: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """Simulated photon-transfer curve of one pixel: (mean, temporal variance) of the output at each
     flux over ``frames`` exposures (V, V²). Without fixed pattern, so the variance is temporal only."""
@@ -252,20 +303,18 @@ def photon_transfer(photon_flux_per_s, exposure_s: float, lut: BufferLut, params
     return out.mean(axis=0), out.var(axis=0, ddof=1)
 
 
-def expected_ptc(electrons, lut: BufferLut, params: Pixel4tParams) -> tuple[np.ndarray, np.ndarray]:
-    """Shot noise propagated through the SF's local slope (first order), for comparison with
-    :func:`photon_transfer`: mean = SF(V_rst) − SF(V_rst − CG·N), var = (g(v)·CG)²·N + σ_read²  (V, V²).
-    With ``sf_mode='ideal'`` g is the straight line's gain and the curve is the EMVA linear model."""
-    n = np.minimum(np.asarray(electrons, float), params.full_well_e)
-    v_sig = params.v_fd_reset_v - params.conversion_gain_v_per_e * n
+def expected_ptc(electrons, lut: PixelLut, params: Pixel4tParams) -> tuple[np.ndarray, np.ndarray]:
+    """Shot noise propagated through the transfer's local slope (first order), for comparison with
+    :func:`photon_transfer`: mean = out(N), var = (d out/dN)²·N + σ_read²  (V, V²). ``ideal``: the line,
+    slope K; ``hard``: the LUT's local slope."""
+    n = np.asarray(electrons, float)
+    mean = expected_output_v(n, lut, params)
     if params.sf_mode == Mode.IDEAL:
-        g = np.full_like(v_sig, lut.line_coeffs[1])
-        mean = g * params.conversion_gain_v_per_e * n
+        slope = np.full_like(n, lut.line_coeffs[1])
     else:
-        h = 1e-4
-        g = (np.interp(v_sig + h, lut.x_v, lut.out_v) - np.interp(v_sig - h, lut.x_v, lut.out_v)) / (2 * h)
-        mean = np.interp(params.v_fd_reset_v, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v)
-    return mean, (g * params.conversion_gain_v_per_e) ** 2 * n + params.read_noise_v**2
+        h = 1.0
+        slope = (np.interp(n + h, lut.electrons_e, lut.cds_v) - np.interp(n - h, lut.electrons_e, lut.cds_v)) / (2 * h)
+    return mean, slope**2 * n + params.read_noise_v**2
 
 
 def ptc_slope_v_per_e(mean_v, var_v2, max_fraction_of_full_well: float = 0.7, params=None, lut=None) -> float:
@@ -276,124 +325,190 @@ def ptc_slope_v_per_e(mean_v, var_v2, max_fraction_of_full_well: float = 0.7, pa
     return float(np.polyfit(mean_v[keep], var_v2[keep], 1)[0])
 
 
-def pixel_energy_per_readout_J(v_fd_v, lut: BufferLut) -> np.ndarray:
-    """Energy per pixel and frame (J): reset + exposure + readout, E₀ + E₁·v_FD + E₂·v_FD²."""
-    return buffers.energy_J(v_fd_v, lut)
+def pixel_energy_per_readout_J(electrons, lut: PixelLut) -> np.ndarray:
+    """Energy per pixel and frame (J) for ``electrons`` collected: the SPICE cycle energy, interpolated."""
+    return np.interp(np.asarray(electrons, float), lut.electrons_e, lut.energy_J)
 
 
 # -- calibration (the block contract) ---------------------------------------------------------------
-def _dc(session, x):
-    """SF transfer and VDD current with the FD forced (rforce = 1 Ohm)."""
-    return buffers.dc_transfer(session, x, "vfd", "col")
+def _iph_a(electrons: float) -> float:
+    """Photocurrent (A) that collects ``electrons`` over the deck's compressed exposure."""
+    return float(electrons) * constants.e / T_EXPOSURE_S
+
+
+def _cycle(session, electrons: float, label: str, seed: int | None = None, **params) -> dict:
+    """One pixel cycle (transient) at ``electrons``: levels at the reset and signal samples, settling of
+    the signal level, energy from VDD over the cycle."""
+    apply_point(session, seed, rforce_ohm=1e15, iph_a=_iph_a(electrons), **params)
+    w = transient(session, TRAN_STEP_S, T_STOP_S, ["fd", "col", "vdd#branch"], point=label)
+    t = w["time_s"].to_numpy()
+    col = w["v_col_V"].to_numpy()
+    fd = w["v_fd_V"].to_numpy()
+    return {"t": t, "col": col,
+            "col_reset": float(np.interp(T_RESET_SAMPLE_S, t, col)),
+            "col_signal": float(np.interp(T_SIGNAL_SAMPLE_S, t, col)),
+            "fd_reset": float(np.interp(T_RESET_SAMPLE_S, t, fd)),
+            "fd_signal": float(np.interp(T_SIGNAL_SAMPLE_S, t, fd)),
+            "energy": (supply_energy_J(t, w["i_vdd_A"].to_numpy(), session.deck_param("vdd_v"), (0.0, T_STOP_S))
+                       if seed is None else float("nan"))}
+
+
+def _settling(cycle: dict, tol_v: float) -> tuple[float, float]:
+    """(reset level settled after RS on, signal level settled after TX) at tolerance ``tol_v`` (s; NaN: not
+    within the window)."""
+    t, col = cycle["t"], cycle["col"]
+    return (settling_time_s(t, col, T_READ_START_S, tol_v, t_end_s=T_RESET_SAMPLE_S),
+            settling_time_s(t, col, T_TX_START_S, tol_v, t_end_s=T_SIGNAL_SAMPLE_S))
+
+
+def _c_fd_f(session, v_fd_reset_v: float) -> float:
+    """FD capacitance (F) at its reset level, row selected: C = Im(1/Z_fd) / ω from a 1 A AC current into
+    the FD (``iac``), the FD's DC level set through the 1 GOhm force resistor."""
+    apply_point(session, rforce_ohm=AC_RFORCE_OHM, vfd_v=v_fd_reset_v)
+    z = ac_point(session, AC_FREQUENCY_HZ, ["fd"], point="C_FD (AC)")["v_fd_V"]
+    return float((1.0 / z).imag / (2 * np.pi * AC_FREQUENCY_HZ))
 
 
 def simulate(session, task) -> dict:
-    """SPICE task. Monte Carlo: one DC sweep of the forced FD per mismatch draw. Nominal: the DC sweep,
-    plus one dark and one bright pixel cycle (transients) for CG, reset level, full well, settling and
-    the reset/exposure energy."""
-    x = np.asarray(task.inputs, float)
+    """SPICE task; ``task.inputs`` are electron counts. Monte Carlo: one pixel cycle per electron count and
+    mismatch draw (CDS output and column reset level). Nominal: the cycle at each electron count, plus the
+    SF's DC sweep, C_FD by AC, and the settling against the column capacitance."""
+    x = np.asarray(task.inputs, float).ravel()
     if task.seeds:
         out = np.empty((len(task.seeds), x.size))
+        reset = np.empty_like(out)
         for s, seed in enumerate(task.seeds):
-            apply_point(session, seed, rforce_ohm=1.0)
-            out[s], _ = _dc(session, x)
-        return {"out_V": out}
+            for j, n in enumerate(x):
+                c = _cycle(session, n, f"{n:g} e seed={seed}", seed)
+                out[s, j], reset[s, j] = c["col_reset"] - c["col_signal"], c["col_reset"]
+        return {"out_V": out, "col_reset_V": reset}
+    cycles = [_cycle(session, n, f"{n:g} e") for n in x]
     apply_point(session, rforce_ohm=1.0)
-    out, current = _dc(session, x)
-    vdd = session.deck_param("vdd_v")
-    cycles = {}
-    for label, i_ph in (("dark", 0.0), ("bright", I_PH_A)):
-        apply_point(session, rforce_ohm=1e15, iph_a=i_ph)
-        wave = transient(session, TRAN_STEP_S, T_STOP_S, ["fd", "pd", "col", "vdd#branch"],
-                         point=f"pixel cycle, {label}")
-        cycles[label] = wave
-    t = cycles["dark"]["time_s"].to_numpy()
-
-    def at(label, node, when):
-        w = cycles[label]
-        return float(np.interp(when, w["time_s"].to_numpy(), w[f"v_{node}_V"].to_numpy()))
-
-    n_e = I_PH_A * T_EXPOSURE_S / constants.e
-    swing_fd = {k: at(k, "fd", T_RESET_SAMPLE_S) - at(k, "fd", T_SIGNAL_SAMPLE_S) for k in cycles}
-    swing_col = {k: at(k, "col", T_RESET_SAMPLE_S) - at(k, "col", T_SIGNAL_SAMPLE_S) for k in cycles}
-    cg_fd = (swing_fd["bright"] - swing_fd["dark"]) / n_e
-    cg_col = (swing_col["bright"] - swing_col["dark"]) / n_e
-    col_dark = cycles["dark"]["v_col_V"].to_numpy()
-    settle_reset = settling_time_s(t, col_dark, T_READ_START_S, SETTLE_TOL_V, t_end_s=T_RESET_SAMPLE_S)
-    wb = cycles["bright"]
-    settle_signal = settling_time_s(wb["time_s"].to_numpy(), wb["v_col_V"].to_numpy(), T_TX_START_S, SETTLE_TOL_V,
-                                    t_end_s=T_SIGNAL_SAMPLE_S)
-    i_dark = cycles["dark"]["i_vdd_A"].to_numpy()
-    e_reset = supply_energy_J(t, i_dark, vdd, (0.0, T_READ_START_S))
-    e_cycle = {k: supply_energy_J(w["time_s"].to_numpy(), w["i_vdd_A"].to_numpy(), vdd, (0.0, T_STOP_S))
-               for k, w in cycles.items()}
-    v_fd_reset = at("dark", "fd", T_RESET_SAMPLE_S)
-    i_at_reset = float(np.interp(v_fd_reset, x, current)) if x.min() <= v_fd_reset <= x.max() else current[-1]
-    col_at_reset = float(np.interp(v_fd_reset, x, out))
+    sf_out, _ = buffers.dc_transfer(session, np.asarray(SF_SWEEP_V), "vfd", "col")
+    v_fd_reset = cycles[int(np.argmin(x))]["fd_reset"]
+    c_fd = _c_fd_f(session, v_fd_reset)
+    settle = np.full((len(SETTLE_CCOL_F), len(SETTLE_BITS), 2), np.nan)
+    for i, c_col in enumerate(SETTLE_CCOL_F):
+        cycle = _cycle(session, SETTLE_ELECTRONS, f"settling, C_col {c_col * 1e12:g} pF", ccol_f=c_col)
+        for j, bits in enumerate(SETTLE_BITS):
+            settle[i, j] = _settling(cycle, 0.5 * 1.8 / 2**bits)
+    apply_point(session, ccol_f=C_COLUMN_F)
     n = x.size
-    full = lambda v: np.full(n, float(v))  # noqa: E731  (per-point arrays: the runner splits fit/held-out)
+
+    def per_point(value):  # the runner splits per-point arrays into fit / held-out
+        return np.broadcast_to(np.asarray(value, float), (n, *np.shape(value))).copy()
+
     return {
-        "out_V": out,
-        "i_vdd_A": current,
-        # the dark cycle measured, plus the change of the column current while the signal level is held,
-        # minus the charge the column line gives back as it falls from the reset to the signal level
-        "energy_J": (e_cycle["dark"] + vdd * (current - i_at_reset) * T_SIGNAL_WINDOW_S
-                     - vdd * C_COLUMN_F * (col_at_reset - out)),
-        "latency_s": full(T_TX_START_S - T_READ_START_S + settle_signal),
-        "settle_reset_s": full(settle_reset),
-        "settle_signal_s": full(settle_signal),
-        "cg_fd_V_per_e": full(cg_fd),
-        "cg_col_V_per_e": full(cg_col),
-        "v_fd_reset_V": full(v_fd_reset),
-        "v_pd_reset_V": full(at("dark", "pd", T_EXPOSURE_START_S)),
-        "v_col_reset_V": full(at("dark", "col", T_RESET_SAMPLE_S)),
-        "e_reset_J": full(e_reset),
-        "e_cycle_dark_J": full(e_cycle["dark"]),
-        "e_cycle_bright_J": full(e_cycle["bright"]),
-        "v_fd_signal_bright_V": full(at("bright", "fd", T_SIGNAL_SAMPLE_S)),
+        "out_V": np.array([c["col_reset"] - c["col_signal"] for c in cycles]),
+        "energy_J": np.array([c["energy"] for c in cycles]),
+        "latency_s": np.array([T_TX_START_S - T_READ_START_S + _settling(c, SETTLE_TOL_V)[1] for c in cycles]),
+        "settle_reset_point_s": np.array([_settling(c, SETTLE_TOL_V)[0] for c in cycles]),
+        "col_reset_V": np.array([c["col_reset"] for c in cycles]),
+        "fd_reset_V": np.array([c["fd_reset"] for c in cycles]),
+        "fd_signal_V": np.array([c["fd_signal"] for c in cycles]),
+        "c_fd_F": per_point(c_fd),
+        "sf_out_V": per_point(sf_out),
+        "settle_s": per_point(settle),
     }
 
 
+def _knee_e(e, cds, k) -> float:
+    """Electrons at which the incremental gain d(out)/dN first falls to half the line's slope ``k``."""
+    mid = 0.5 * (e[1:] + e[:-1])
+    slope = np.diff(cds) / np.diff(e)
+    below = np.nonzero(slope < 0.5 * k)[0]
+    if below.size == 0:
+        return float(e[-1])
+    i = below[0]
+    if i == 0:
+        return float(mid[0])
+    return float(np.interp(0.5 * k, [slope[i], slope[i - 1]], [mid[i], mid[i - 1]]))
+
+
 def fit(data) -> Fit:
-    """SF LUT and σ (shared buffer fit), plus the pixel's circuit figures from the nominal transients."""
-    result = buffers.fit_transfer(data, op="readout")
+    """The electron LUTs, the Monte Carlo σ, the ideal line, and the pixel's circuit figures."""
+    e = np.asarray(data.fit_x, float).ravel()
     nom = data.nominal_fit
-    scalar = {k: float(nom[k][0]) for k in ("cg_fd_V_per_e", "cg_col_V_per_e", "v_fd_reset_V", "v_pd_reset_V",
-                                            "v_col_reset_V", "e_reset_J", "e_cycle_dark_J", "e_cycle_bright_J",
-                                            "settle_reset_s", "settle_signal_s", "v_fd_signal_bright_V")}
-    c_fd = constants.e / scalar["cg_fd_V_per_e"]
-    # transfer stops once the FD has fallen to the photodiode's barrier (its reset level)
-    full_well = (scalar["v_fd_reset_V"] - scalar["v_pd_reset_V"]) / scalar["cg_fd_V_per_e"]
-    result.arrays.update({k: np.array(v) for k, v in scalar.items()})
-    result.arrays.update({"c_fd_F": np.array(c_fd), "full_well_e": np.array(full_well),
-                          "temperature_K": np.array(data.temp_c + constants.zero_Celsius)})
-    e_model_bright = float(buffers.energy_J(scalar["v_fd_signal_bright_V"], BufferLut.from_arrays(result.arrays)))
-    result.notes.update({
-        "energy": ("per pixel and frame, integral of VDD * I_VDD over one dark pixel cycle (transient: reset, "
-                   f"exposure, {T_READ_S * 1e6:g} us readout window with the column load, column line charged "
-                   "from 0 V) plus VDD * (I_VDD(v_FD) - I_VDD(reset level)) over the signal window (DC), minus VDD * C_col * "
-                   "(column fall from reset to signal level)"),
-        "latency": (f"readout: RS on -> reset level settled ({scalar['settle_reset_s'] * 1e9:.0f} ns, sampled at "
-                    f"{(T_RESET_SAMPLE_S - T_READ_START_S) * 1e9:.0f} ns), TX at {(T_TX_START_S - T_READ_START_S) * 1e9:.0f}"
-                    f" ns, signal level settled to {SETTLE_TOL_V * 1e3:.2f} mV {scalar['settle_signal_s'] * 1e9:.0f} ns "
-                    "after TX"),
-        "conversion_gain_uV_per_e": scalar["cg_fd_V_per_e"] * 1e6,
-        "conversion_gain_column_uV_per_e": scalar["cg_col_V_per_e"] * 1e6,
+    cds = nom["out_V"]
+    lin = e <= LINEAR_MAX_E
+    k, offset = np.polyfit(e[lin], cds[lin], 1)
+    c_fd = float(nom["c_fd_F"][0])
+    cg_fd = constants.e / c_fd
+    fd_swing = nom["fd_reset_V"] - nom["fd_signal_V"]
+    near = e <= CTE_MAX_E
+    cte = float(np.polyfit(e[near], fd_swing[near], 1)[0] / cg_fd)
+    sf_x = np.asarray(SF_SWEEP_V)
+    sf_out = nom["sf_out_V"][0]
+    v_fd_reset = float(nom["fd_reset_V"][int(np.argmin(e))])
+    sf_gain = float(np.interp(v_fd_reset, sf_x, np.gradient(sf_out, sf_x)))
+    sigma_e = np.asarray(data.mc_fit_x if data.mc_fit_x is not None else data.fit_x, float).ravel()
+    if data.mc_fit:
+        sigma_cds = data.mc_fit["out_V"].std(axis=0, ddof=1)
+        sigma_reset = float(np.sqrt(np.mean(data.mc_fit["col_reset_V"].var(axis=0, ddof=1))))
+    else:
+        sigma_cds, sigma_reset = np.zeros_like(sigma_e), 0.0
+    knee = _knee_e(e, cds, k)
+    energy_knee = float(np.interp(knee, e, nom["energy_J"]))
+    settle = nom["settle_s"][0]
+    arrays = {
+        "lut_electrons_e": e, "lut_cds_V": cds, "lut_fd_signal_V": nom["fd_signal_V"],
+        "lut_energy_J": nom["energy_J"], "sigma_electrons_e": sigma_e, "sigma_cds_V": sigma_cds,
+        "line_coeffs": np.array([offset, k]), "v_col_reset_V": np.array(float(nom["col_reset_V"][0])),
+        "sigma_col_reset_V": np.array(sigma_reset), "sf_gain": np.array(sf_gain),
+        "cg_fd_V_per_e": np.array(cg_fd), "c_fd_F": np.array(c_fd), "v_fd_reset_V": np.array(v_fd_reset),
+        "full_well_e": np.array(knee), "transfer_efficiency": np.array(cte),
+        "temperature_K": np.array(data.temp_c + constants.zero_Celsius),
+        "sf_x_V": sf_x, "sf_out_V": sf_out,
+        "settle_ccol_F": np.asarray(SETTLE_CCOL_F), "settle_bits": np.asarray(SETTLE_BITS, float),
+        "settle_reset_s": settle[..., 0], "settle_signal_s": settle[..., 1],
+    }
+    latency = nom["latency_s"]
+    notes = {
+        "energy": ("energy_J: the dark readout (0 e), integral of VDD * I_VDD over the whole transient pixel cycle "
+                   f"(reset, exposure, {T_READ_S * 1e6:g} us readout window with the 5 uA column load on "
+                   f"{C_COLUMN_F * 1e12:g} pF, the column charged from 0 V as after a deselected row); per electron "
+                   "count in lut_energy_J"),
+        "energy_dark_J": float(np.interp(0.0, e, nom["energy_J"])),
+        "energy_full_well_J": energy_knee,
+        "latency": (f"RS on -> TX at {(T_TX_START_S - T_READ_START_S) * 1e9:.0f} ns -> signal level settled to "
+                    f"{SETTLE_TOL_V * 1e3:.2f} mV, worst over the fit grid; settle_* arrays: vs column capacitance"),
+        "conversion_gain_fd_uV_per_e": cg_fd * 1e6,
         "c_fd_fF": c_fd * 1e15,
-        "full_well_e": full_well,
-        "energy_cycle_transient_bright_J": scalar["e_cycle_bright_J"],
-        "energy_model_at_bright_signal_J": e_model_bright,
+        "transfer_efficiency": cte,
+        "output_gain_uV_per_e": float(k) * 1e6,
+        "dark_offset_mV": float(np.interp(0.0, e, cds)) * 1e3,
+        "full_well_knee_e": knee,
+        "sigma": f"mismatch sigma of the CDS output from Monte Carlo at {data.mc_point}" if data.mc_fit else "none",
         "photodiode": "modelled as an 8 fF junction capacitance + photocurrent source (no pinned diode in sky130)",
-    })
-    return result
+    }
+    return Fit(arrays, float(np.interp(0.0, e, nom["energy_J"])),
+               float("nan") if np.isnan(latency).any() else float(latency.max()), notes)
 
 
 def validation_model(arrays, x, rng, n_samples) -> Prediction:
-    return buffers.prediction(arrays, x, rng, n_samples, "v_fd")
+    """The model at electron counts ``x``: the LUT (hard) as the mean; samples with the per-pixel mismatch
+    σ_mm(N)·z (the temporal terms are not in SPICE's Monte Carlo); energy from the energy LUT."""
+    lut = PixelLut.from_arrays(arrays)
+    n = np.asarray(x, float).ravel()
+    mean = np.interp(n, lut.electrons_e, lut.cds_v)
+    sigma = np.interp(n, lut.sigma_e, lut.sigma_cds_v)
+    samples = mean + sigma * rng.standard_normal((n_samples, n.size)) if n_samples else None
+    return Prediction(mean, samples, pixel_energy_per_readout_J(n, lut))
 
 
-FIT_GRID = tuple(np.round(np.arange(1.2, 1.9001, 0.05), 6))
-HOLDOUT_GRID = tuple(np.round(np.arange(1.225, 1.8751, 0.05), 6))
+#: Electron counts (e⁻): fit grid 1000 e apart through the knee of the response (15 000 .. 30 000 e at tt),
+#: where the incremental gain falls steeply; held-out points between fit points; the Monte Carlo grids
+#: dense there too, as the σ of the output peaks where each pixel's own knee falls.
+FIT_GRID = (0.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0, 12500.0, *np.arange(15000.0, 30001.0, 1000.0).tolist(),
+            32500.0, 35000.0, 37500.0, 40000.0, 45000.0, 50000.0, 55000.0, 60000.0)
+HOLDOUT_GRID = (500.0, 1750.0, 3750.0, 6250.0, 8750.0, 11250.0, 13750.0, 15500.0, 17500.0, 19500.0, 20500.0,
+                21500.0, 22500.0, 23500.0, 25500.0, 27500.0, 29500.0, 31250.0, 33750.0, 36250.0, 38750.0, 42500.0,
+                47500.0, 52500.0, 57500.0)
+#: (1000 e apart from 18 000 to 22 000 e: at tt the σ rises from 2.5 to 7 mV between 18 000 and 21 000 e, and a
+#: 3000 e step there put the interpolated σ 25 % above SPICE's at 19 500 e.)
+MC_FIT_GRID = (0.0, 7500.0, 15000.0, 18000.0, 19000.0, 20000.0, 21000.0, 22000.0, 24000.0, 27000.0, 35000.0,
+               47500.0, 60000.0)
+MC_HOLDOUT_GRID = (3750.0, 12000.0, 19500.0, 22500.0, 25500.0, 31000.0, 41000.0, 53750.0)
 
 #: FD level of the static measurement (V): the reset level (the PMOS reset pulls FD to VDD).
 V_FD_STATIC_V = 1.8
@@ -420,8 +535,8 @@ def static(session, task) -> dict:
 SPEC = BlockSpec(
     name="pixel_4t",
     netlist="pixel_4t",
-    summary="4T pixel: 8 fF photodiode model, TX, ~5.5 fF FD, PMOS reset, NMOS SF, RS, 5 uA column load on 1 pF",
-    input_label="v_fd_V",
+    summary="4T pixel: 8 fF photodiode model, low-Vt TX, ~5.3 fF FD, PMOS reset, NMOS SF, RS, 5 uA load on 1 pF",
+    input_label="electrons",
     fit_grid=FIT_GRID,
     holdout_grid=HOLDOUT_GRID,
     simulate=simulate,
@@ -429,10 +544,12 @@ SPEC = BlockSpec(
     model=validation_model,
     output_bits=8,
     full_scale_v=(0.0, 1.8),
-    resolution_note="8-bit imaging path, full scale 0..1.8 V (LSB 7.03 mV)",
-    mc_batch=200,
+    resolution_note="electrons -> CDS column output, 8-bit imaging path over 0..1.8 V (LSB 7.03 mV)",
+    mc_batch=50,
     action="readout",
-    mc_fit_factor=4,
+    mc_fit_factor=2,
+    mc_fit_grid=MC_FIT_GRID,
+    mc_holdout_grid=MC_HOLDOUT_GRID,
     static=static,
     static_inputs=(V_FD_STATIC_V,),
     static_note=STATIC_NOTE,

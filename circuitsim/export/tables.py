@@ -15,8 +15,9 @@ scm            ``mac``: v_in × word (0..31) -> v_d after one MAC from reset [σ
                ε on each o-buffer), ``thermal_sigma``: word -> kT/C σ of one MAC; ``energy``
 comparator2t   ``trip``: v_bias -> trip point [offset σ]; ``width``: 10-90 % width; ``energy_fire``
 ternary        ``lo_trip``, ``hi_trip`` [σ] and ``lo_width``, ``hi_width``
-pixel_4t       ``sf_transfer`` (primary): v_fd -> v_col [σ]; ``electrons``: N_e -> CDS output [temporal σ:
-               shot noise through the SF slope and read noise]; scalars: QE, CG, full well, kT/C, …
+pixel_4t       ``cds`` (primary): electrons -> CDS output [temporal σ: shot noise through the local slope and
+               read noise]; ``cds_mismatch_sigma``: electrons -> per-pixel σ; ``fd_signal``, ``energy`` vs
+               electrons; scalars: QE, q/C_FD, C_FD, transfer efficiency, knee, kT/C, …
 inpixel_conv   ``unit_sqrt_current``: code (1..3) × v_g × v_col -> sqrt(I); ``load_current``: v_col -> I;
                ``test_kernel``: common x -> the deck's test-kernel column voltage [σ]
 sar_adc_<N>b   ``transitions``: code edge k (1..L−1) -> input level [instance σ from drawn instances];
@@ -197,25 +198,36 @@ def _pixel(block, point, store) -> BlockExport:
 
     lut = pixel_4t.load_lut(point, store)
     params = pixel_4t.params_from_artifact(point, store)
-    electrons = np.linspace(0.0, params.full_well_e, 65)
-    mean, var = pixel_4t.expected_ptc(electrons, lut, params)
+    electrons = Axis("electrons", "e", lut.electrons_e)
+    _, var = pixel_4t.expected_ptc(lut.electrons_e, lut, params)
     tables = [
-        Table("sf_transfer", [Axis("v_fd", "V", lut.x_v)], lut.out_v, "V", "source follower v_fd -> v_col",
-              lut.sigma_v, "mismatch (per pixel: SF offset)"),
-        Table("electrons", [Axis("electrons", "e", electrons)], mean, "V",
-              "CDS output (column drop) vs collected electrons; sigma: temporal (shot noise through the SF "
-              "slope, read noise)", np.sqrt(var), "temporal (per read)"),
+        Table("cds", [electrons], lut.cds_v, "V",
+              "CDS output (column reset minus signal level) vs collected electrons, from SPICE transients of the "
+              "whole pixel cycle (dark offset, transfer efficiency, compression); sigma: temporal (shot noise "
+              "through the local slope, read noise)", np.sqrt(var), "temporal (per read)"),
+        Table("cds_mismatch_sigma", [Axis("electrons", "e", lut.sigma_e)], lut.sigma_cds_v, "V",
+              "pixel-to-pixel (fixed-pattern, per pixel) sigma of the CDS output vs collected electrons, from "
+              "Monte Carlo (the values are the sigma)"),
+        Table("fd_signal", [electrons], lut.fd_signal_v, "V", "FD level at the signal sample vs collected electrons"),
+        Table("energy", [electrons], lut.energy_J, "J", "energy per pixel readout vs collected electrons"),
     ]
     p = params
     scalars = {"quantum_efficiency": _scalar(p.quantum_efficiency, ""),
-               "conversion_gain_V_per_e": _scalar(p.conversion_gain_v_per_e, "V/e"),
-               "full_well_e": _scalar(p.full_well_e, "e"), "v_fd_reset_V": _scalar(p.v_fd_reset_v, "V"),
+               "conversion_gain_V_per_e": _scalar(p.conversion_gain_v_per_e, "V/e", "q / C_FD at the FD"),
+               "c_fd_F": _scalar(p.c_fd_f, "F", "FD capacitance at the reset level (AC analysis)"),
+               "transfer_efficiency": _scalar(p.transfer_efficiency, ""),
+               "full_well_e": _scalar(p.full_well_e, "e", "knee: incremental gain at half the line's"),
+               "v_fd_reset_V": _scalar(p.v_fd_reset_v, "V"),
+               "v_col_reset_V": _scalar(lut.v_col_reset_v, "V"),
+               "sigma_col_reset_V": _scalar(lut.sigma_col_reset_v, "V", "fixed-pattern sigma of the column reset level"),
+               "sf_gain": _scalar(lut.sf_gain, "V/V"),
                "ktc_sigma_V": _scalar(p.ktc_sigma_v, "V", "FD reset noise (cancelled by CDS)"),
                "read_noise_V": _scalar(p.read_noise_v, "V"),
                "dark_current_e_per_s": _scalar(p.dark_current_e_per_s, "e/s"),
                "prnu_fraction": _scalar(p.prnu_fraction, ""), "dsnu_fraction": _scalar(p.dsnu_fraction, ""),
-               "sf_ideal_offset_V": _scalar(lut.line_coeffs[0], "V"), "sf_ideal_gain": _scalar(lut.line_coeffs[1], "V/V")}
-    return BlockExport(tables, scalars, "sf_transfer")
+               "ideal_offset_V": _scalar(lut.line_coeffs[0], "V"),
+               "ideal_gain_V_per_e": _scalar(lut.line_coeffs[1], "V/e")}
+    return BlockExport(tables, scalars, "cds")
 
 
 def _inpixel_conv(block, point, store) -> BlockExport:

@@ -4,7 +4,7 @@
 LUT export (``circuitsim export --all --out luts.npz``)::
 
     raw Bayer (N, H, W) in [0, 1] (1 = max_flux_per_s)  or RGB (N, 3, H/2, W/2): each pixel -> an RGGB quad
-      -> pixel: CDS output dV = SF(V_rst) - SF(V_rst - CG·min(QE·Φ·t, N_fw))  [+ shot, dark, read noise, PRNU/DSNU]
+      -> pixel: CDS output dV = CDS(QE·Φ·t)  (SPICE table over electrons)  [+ shot, dark, read noise, PRNU/DSNU, CDS mismatch]
       -> i-buffer level v_pix = clip(V_PIX_DARK - dV, 0.2 V, V_PIX_DARK)
       -> PSF LUT [+ σ_PSF(v)·z per PE column + kT/C per write]
       -> 16 SCM MACs per output in the hardware's order (row, then column), Eq. 3 on the o-buffer pair with
@@ -39,7 +39,8 @@ training forward (train across mismatch), ``"epoch"``/``"fixed"`` keeps it until
 :meth:`LecaEncoder.resample_instance`. ``eval()`` uses the current instance and no temporal noise unless
 ``eval_temporal_noise=True``. Bad input raises :class:`~circuitsim.errors.CircuitsimError` subclasses at
 construction or from static shapes; the forward has no host syncs: image values below 0 are clipped to 0
-and counted in the buffer ``clipped_inputs`` (a tensor), values above the full well clip physically.
+and counted in the buffer ``clipped_inputs`` (a tensor); bright pixels saturate as the calibrated pixel does (the
+electron table compresses and is held beyond its last point).
 
 :class:`InSensorSnnLayer` is :func:`circuitsim.sensor.snn.simulate_snn_frame` likewise.
 
@@ -169,13 +170,15 @@ class HardwareInstance:
     """One fabricated LeCA sensor: standard normals of every per-instance mismatch term (fixed at
     fabrication), scaled by the LUT σ inside the layer. Shapes: ``z_psf`` (n_pe, 4) per PE column,
     ``z_scm`` (n_pe, 4, 16) per PE, kernel slot and MAC, ``z_fvf`` (n_pe, 4, 2) per o-buffer FVF (the
-    PE's 4 slots serve every pass of a repetitive readout, as in the frame simulator); ``prnu_z``/``dsnu_z`` (H, W) per pixel (gain 1 + PRNU·z, dark factor max(0, 1 + DSNU·z))."""
+    PE's 4 slots serve every pass of a repetitive readout, as in the frame simulator); ``prnu_z``/``dsnu_z`` (H, W) per pixel (gain 1 + PRNU·z, dark factor max(0, 1 + DSNU·z)); ``cds_z`` (H, W) per
+    pixel, the normal of its CDS output's mismatch σ_mm(N)·z."""
 
     z_psf: torch.Tensor
     z_scm: torch.Tensor
     z_fvf: torch.Tensor
     prnu_z: torch.Tensor
     dsnu_z: torch.Tensor
+    cds_z: torch.Tensor
 
     @classmethod
     def draw(cls, n_pe: int, n_slots: int, raw_shape: tuple, generator: torch.Generator | None = None,
@@ -183,7 +186,8 @@ class HardwareInstance:
         def z(*shape):
             return torch.randn(shape, generator=generator, dtype=dtype, device=device)
 
-        return cls(z(n_pe, 4), z(n_pe, n_slots, MACS), z(n_pe, n_slots, 2), z(*raw_shape), z(*raw_shape))
+        return cls(z(n_pe, 4), z(n_pe, n_slots, MACS), z(n_pe, n_slots, 2), z(*raw_shape), z(*raw_shape),
+                   z(*raw_shape))
 
     @classmethod
     def from_seed(cls, seed: int, n_pe: int, n_slots: int, raw_shape: tuple, dtype=torch.float32) -> HardwareInstance:
@@ -191,7 +195,7 @@ class HardwareInstance:
 
     def to(self, *args, **kwargs) -> HardwareInstance:
         return HardwareInstance(*(t.to(*args, **kwargs) for t in
-                                  (self.z_psf, self.z_scm, self.z_fvf, self.prnu_z, self.dsnu_z)))
+                                  (self.z_psf, self.z_scm, self.z_fvf, self.prnu_z, self.dsnu_z, self.cds_z)))
 
 
 class LecaEncoder(torch.nn.Module):
@@ -241,9 +245,11 @@ class LecaEncoder(torch.nn.Module):
         self.v_rst = s("v_fd_reset_V")
         self.read_noise, self.dark_e_per_s = s("read_noise_V"), s("dark_current_e_per_s")
         self.prnu, self.dsnu = s("prnu_fraction"), s("dsnu_fraction")
-        sf = pix.table("sf_transfer")
-        self.sf = Interp1d(sf.x, sf.mean_values, dtype=dtype)
-        self.sf_v_rst = float(np.interp(self.v_rst, sf.x, sf.mean_values))
+        cds = pix.table("cds")
+        self.cds_e = Interp1d(cds.x, cds.mean_values, dtype=dtype)
+        mm = pix.table("cds_mismatch_sigma")
+        self.cds_mm = Interp1d(mm.x, mm.mean_values, dtype=dtype)
+        self.e_max = float(cds.x[-1])
         self.v_dark, self.v_pix_lo = leca.V_PIX_DARK_V, 0.2
         # PSF and FVF
         p = psf.table("transfer")
@@ -389,20 +395,24 @@ class LecaEncoder(torch.nn.Module):
         return x
 
     def _pixel(self, raw: torch.Tensor, inst: HardwareInstance | None, z_shot=None, z_read=None) -> torch.Tensor:
-        """i-buffer voltage of every pixel (N, H, W), one readout. ``inst``: the pixel's fixed pattern (PRNU
-        gain, DSNU dark factor) and dark current apply; ``z_shot``, ``z_read`` (standard normals): shot and
-        read noise."""
+        """i-buffer voltage of every pixel (N, H, W), one readout: V_dark − CDS(N), CDS the calibrated
+        electrons → CDS-output table. ``inst``: the pixel's fixed pattern (PRNU gain, DSNU dark factor, CDS
+        mismatch σ_mm(N)·z) and dark current apply; ``z_shot``, ``z_read`` (standard normals): shot noise
+        (Gaussian, √N) and read noise."""
         flux_e = raw * (self.max_flux_per_s * self.exposure_s * self.qe)  # expected photo-electrons
         if inst is not None:
             gain = 1.0 + self.prnu * inst.prnu_z
             dark = (1.0 + self.dsnu * inst.dsnu_z).clamp(min=0.0)
             flux_e = flux_e * gain + self.dark_e_per_s * self.exposure_s * dark
         if z_shot is not None:
-            mu = flux_e.clamp(max=1e3 * self.fw)
-            n_e = (mu + mu.clamp(min=0).sqrt() * z_shot).clamp(0.0, self.fw)
-            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * n_e) + self.read_noise * z_read
+            mu = flux_e.clamp(max=1e3 * self.e_max)
+            n_e = (mu + mu.clamp(min=0).sqrt() * z_shot).clamp(min=0.0)
+            dv = self.cds_e(n_e) + self.read_noise * z_read
         else:
-            dv = self.sf_v_rst - self.sf(self.v_rst - self.cg * flux_e.clamp(max=self.fw))
+            n_e = flux_e
+            dv = self.cds_e(n_e)
+        if inst is not None:
+            dv = dv + self.cds_mm(n_e) * inst.cds_z
         return (self.v_dark - dv).clamp(self.v_pix_lo, self.v_dark)
 
     def _taps(self, v: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 :func:`circuitsim.sensor.snn.simulate_snn_frame` from one LUT export (``circuitsim export --all``)::
 
     RGB (N, 3, H, W) in [0, 1] (1 = max_flux_per_s)
-      -> floating diffusion v_fd = V_rst − CG·min(QE·Φ·t + dark, N_fw)   [+ shot noise, kT/C reset]
+      -> floating diffusion v_fd = FD_signal(QE·Φ·t + dark)  (SPICE table over electrons) [+ shot noise, kT/C reset]
       -> in-pixel convolution, 3x3x3 kernel at stride 2, width codes −3..3: per phase the column voltage
          v_col solving Σ_t I(code_t, v_fd,t, v_col) = I_load(v_col) (bisection, 40 steps, as the block);
          I = (bilinear sqrt(I) table)², summed per column-grid segment once (a quadratic in the position
@@ -90,6 +90,8 @@ class InSensorSnnLayer(torch.nn.Module):
         s = pix.scalar
         self.qe, self.cg, self.fw = s("quantum_efficiency"), s("conversion_gain_V_per_e"), s("full_well_e")
         self.v_rst, self.ktc = s("v_fd_reset_V"), s("ktc_sigma_V")
+        fd = pix.table("fd_signal")  # the FD level at the signal sample vs electrons (SPICE)
+        self.fd_signal = Interp1d(fd.x, fd.mean_values, dtype=torch.float64)
         self.dark_e = s("dark_current_e_per_s") * self.exposure_s
         # in-pixel convolution tables (uniform v_g and v_col grids, as the block's kernel assumes)
         t = conv.table("unit_sqrt_current")
@@ -180,10 +182,10 @@ class InSensorSnnLayer(torch.nn.Module):
         mu = self.qe * img * (self.max_flux_per_s * self.exposure_s) + self.dark_e
         if temporal:
             n_e = (mu + mu.sqrt() * self._randn(mu.shape)).clamp(min=0.0)
-            reset = self.v_rst + self.ktc * self._randn(mu.shape)
+            reset_noise = self.ktc * self._randn(mu.shape)
         else:
-            n_e, reset = mu, self.v_rst
-        return reset - self.cg * n_e.clamp(max=self.fw)
+            n_e, reset_noise = mu, 0.0
+        return self.fd_signal(n_e) + reset_noise
 
     def _taps(self, v: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, ny, nx, 27), tap order (colour, row, column) as snn._taps."""

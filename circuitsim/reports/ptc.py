@@ -15,7 +15,7 @@ import numpy as np
 
 
 def photon_transfer_figures(corner: str = "tt", temp_c: float = 27, seed: int = 1, frames: int = 20_000) -> dict:
-    """PTC of the calibrated pixel (CDS on, SF LUT): points, fitted slope, configured gain, saturation."""
+    """PTC of the calibrated pixel (CDS on, electron LUT and its line): points, fitted slope, the line's gain K, knee."""
     from circuitsim.blocks import pixel_4t as px
     from circuitsim.store import OperatingPoint
 
@@ -40,8 +40,8 @@ def photon_transfer_figures(corner: str = "tt", temp_c: float = 27, seed: int = 
             "electrons": electrons.tolist(), "mean_V": mean.tolist(), "var_V2": var.tolist(),
             "ptc_slope_uV_per_e": slope * 1e6, "configured_gain_uV_per_e": k * 1e6,
             "slope_error": slope / k - 1, "cg_fd_uV_per_e": params.conversion_gain_v_per_e * 1e6,
-            "full_well_e": params.full_well_e, "saturation_mean_V": float(mean[-1]),
-            "full_well_times_gain_V": params.full_well_e * k}
+            "full_well_e": params.full_well_e, "saturation_mean_lut_V": float(mean_lut[-1]),
+            "full_well_times_gain_V": float(lut.line_coeffs[0]) + params.full_well_e * k}
 
 
 def write_ptc_plot(figures: dict, out_dir: Path) -> Path:
@@ -55,11 +55,11 @@ def write_ptc_plot(figures: dict, out_dir: Path) -> Path:
     mean, var = np.asarray(figures["mean_V"]), np.asarray(figures["var_V2"])
     k = figures["configured_gain_uV_per_e"] * 1e-6
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.plot(mean * 1e3, var * 1e6, "o", ms=4, label="simulated, EMVA linear model (CDS, SF line)")
+    ax.plot(mean * 1e3, var * 1e6, "o", ms=4, label="simulated, EMVA linear model (CDS, the calibrated line)")
     ax.plot(np.asarray(figures["mean_lut_V"]) * 1e3, np.asarray(figures["var_lut_V2"]) * 1e6, "s", ms=3, mfc="none",
-            label=f"simulated, SF LUT: slope {figures['ptc_slope_lut_uV_per_e']:.2f} µV/e⁻")
-    ax.plot(mean * 1e3, (var[0] + k * mean) * 1e6, "-", lw=0.8,
-            label=f"configured K = CG·g_SF = {figures['configured_gain_uV_per_e']:.2f} µV/e⁻")
+            label=f"simulated, electron LUT (SPICE): slope {figures['ptc_slope_lut_uV_per_e']:.2f} µV/e⁻")
+    ax.plot(mean * 1e3, (var[0] + k * (mean - mean[0])) * 1e6, "-", lw=0.8,
+            label=f"K = slope of the calibrated line = {figures['configured_gain_uV_per_e']:.2f} µV/e⁻")
     ax.axvline(figures["full_well_times_gain_V"] * 1e3, color="0.5", ls="--", lw=0.8,
                label=f"full well {figures['full_well_e']:.0f} e⁻")
     ax.set(xlabel="mean output [mV]", ylabel="temporal variance [mV²]",
@@ -85,14 +85,15 @@ def readout_energy_comparison(root: Path | None = None) -> str:
     readout; the scalings below it are arithmetic on that measurement, not further simulations.
     """
     from circuitsim.blocks.pixel_4t import T_READ_S
-    from circuitsim.store import ENERGY_FILE, SPICE_FILE, ArtifactStore
+    from circuitsim.store import ENERGY_FILE, ArtifactStore
 
     store = ArtifactStore(root)
     rows, tt = [], None
     for point, op in store.points("pixel_4t", "sky130").items():
         art = store.open("pixel_4t", op)
-        energy = art.table(ENERGY_FILE)["actions"][0]["energy_J"]
-        i_vdd = float(np.median(art.arrays(SPICE_FILE)["nominal_fit_i_vdd_A"]))
+        table = art.table(ENERGY_FILE)
+        energy = table["actions"][0]["energy_J"]
+        i_vdd = float(table["static_W"]) / 1.8  # the selected pixel's supply current at its DC operating point
         rows.append(f"| {point} | {energy * 1e12:.2f} | {1.8 * i_vdd * T_READ_S * 1e12:.2f} | {energy / LECA_READOUT_J:.2f} |")
         tt = (energy, i_vdd) if point == "tt_27C" else tt
     energy, i_vdd = tt
@@ -136,9 +137,9 @@ def main(argv=None):
     path = write_ptc_plot(figures, Path(args.out))
     print(f"PTC slope {figures['ptc_slope_uV_per_e']:.3f} uV/e- vs configured {figures['configured_gain_uV_per_e']:.3f}"
           f" uV/e- ({figures['slope_error'] * 100:+.2f} %); CG at FD {figures['cg_fd_uV_per_e']:.2f} uV/e-; "
-          f"saturation {figures['saturation_mean_V'] * 1e3:.1f} mV = full well {figures['full_well_e']:.0f} e- x K "
-          f"({figures['full_well_times_gain_V'] * 1e3:.1f} mV)")
-    print(f"with the SF LUT: PTC slope {figures['ptc_slope_lut_uV_per_e']:.3f} uV/e- "
+          f"knee (full well) {figures['full_well_e']:.0f} e-: the line gives {figures['full_well_times_gain_V'] * 1e3:.1f}"
+          f" mV there")
+    print(f"with the electron LUT (SPICE): PTC slope {figures['ptc_slope_lut_uV_per_e']:.3f} uV/e- "
           f"(shot noise through the LUT's local slope predicts {figures['expected_slope_lut_uV_per_e']:.3f})")
     print(f"plot: {path}")
     report = Path(args.out) / "pixel_4t" / "readout_energy.md"

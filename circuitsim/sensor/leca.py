@@ -215,14 +215,10 @@ def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.ran
 
 
 def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
-    """Noise-free CDS output (V): SF(V_rst) − SF(V_rst − CG·min(QE·Φ·t, N_fw)) through the SF LUT."""
-    electrons = np.minimum(params.quantum_efficiency * flux * exposure_s, params.full_well_e)
-    lut = models.pixel_lut
-    v_rst = params.v_fd_reset_v
-    v_sig = v_rst - params.conversion_gain_v_per_e * electrons
-    if params.sf_mode == Mode.IDEAL:
-        return lut.line_coeffs[1] * (v_rst - v_sig)
-    return np.interp(v_rst, lut.x_v, lut.out_v) - np.interp(v_sig, lut.x_v, lut.out_v)
+    """Noise-free CDS output (V) of QE·Φ·t electrons through the calibrated pixel transfer (the SPICE LUT over
+    electrons with its dark offset and compression, or its straight line in ``ideal`` mode)."""
+    electrons = params.quantum_efficiency * np.asarray(flux, float) * exposure_s
+    return pixel_block.expected_output_v(electrons, models.pixel_lut, params)
 
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)

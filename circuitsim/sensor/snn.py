@@ -83,18 +83,22 @@ class SnnModels:
     conv: object
     cds: object
     comparator: object
+    pixel_lut: object = None
 
     @classmethod
     def load(cls, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> "SnnModels":
         """Every block's calibration at ``point`` from one store."""
         store = store or ArtifactStore()
         return cls(pixel_block.params_from_artifact(point, store), conv_block.load_lut(point, store),
-                   cds_block.load_lut(point, store), cmp_block.load_lut(point, store))
+                   cds_block.load_lut(point, store), cmp_block.load_lut(point, store),
+                   pixel_block.load_lut(point, store))
 
 
 def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng: np.random.Generator) -> np.ndarray:
-    """Floating-diffusion voltage (3, H, W) in V after exposure: V_rst − CG·min(N_photo + N_dark, N_fw),
-    with Poisson shot noise on both and kT/C reset noise in noisy mode (expected values in hard mode)."""
+    """Floating-diffusion voltage (3, H, W) in V after exposure: the calibrated pixel's FD level at the
+    signal sample for N_photo + N_dark electrons (SPICE LUT over electrons: dark offset, transfer efficiency,
+    compression), with Poisson shot noise on both and the kT/C reset noise sqrt(kT/C_FD)·z in noisy mode
+    (expected values in hard mode)."""
     img = np.asarray(image_rgb, float)
     if img.ndim != 3 or img.shape[2] != 3:
         raise InputRangeError(f"image must be (H, W, 3), got {img.shape}")
@@ -105,10 +109,10 @@ def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng: n
     mean_dark = np.full(mean_photo.shape, p.dark_current_e_per_s * cfg.exposure_s)
     if cfg.mode == Mode.NOISY:
         electrons = rng.poisson(mean_photo) + rng.poisson(mean_dark)
-        reset = p.v_fd_reset_v + p.ktc_sigma_v * rng.standard_normal(mean_photo.shape)
+        reset_noise = p.ktc_sigma_v * rng.standard_normal(mean_photo.shape)
     else:
-        electrons, reset = mean_photo + mean_dark, p.v_fd_reset_v
-    return reset - p.conversion_gain_v_per_e * np.minimum(electrons, p.full_well_e)
+        electrons, reset_noise = mean_photo + mean_dark, 0.0
+    return pixel_block.fd_signal_v(electrons, models.pixel_lut) + reset_noise
 
 
 def _taps(v_fd: np.ndarray) -> np.ndarray:

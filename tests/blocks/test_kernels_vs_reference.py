@@ -156,7 +156,7 @@ def _pixel_4t():
 
     def run(x, mode, variant, rng, reference):
         params = m.Pixel4tParams(sf_mode=mode, **variant)
-        pattern = None if params.cds or rng is None else m.fixed_pattern(x.shape, params, lut, rng)
+        pattern = None if rng is None else m.fixed_pattern(x.shape, params, lut, rng)
         f = m.pixel_4t_reference if reference else m.pixel_4t
         return f(x, exposure_s, lut, params, rng, pattern)
 

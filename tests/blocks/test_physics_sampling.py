@@ -39,20 +39,23 @@ def test_ibuffer_write_carries_kt_over_c_hold():
 def test_floating_diffusion_reset_carries_kt_over_c_fd_and_cds_cancels_it():
     """Catches the FD's reset noise on the wrong capacitor, and CDS that does not cancel it.
 
-    Without CDS a dark pixel's output is SF(V_rst + n_kTC): variance g_SF²·kT/C_FD, C_FD = q/CG with CG the
-    SPICE-measured conversion gain (5.55 fF) and g_SF the SPICE source follower's slope at the reset level.
-    With CDS the same reset sample is in both levels and cancels: what is left is the read noise alone."""
+    Without CDS a dark pixel's output carries the FD's reset noise through the follower: variance
+    g_SF²·kT/C_FD, with C_FD from SPICE's AC analysis of the FD (Im(1/Z)/ω at its reset level) and g_SF the
+    slope of SPICE's DC sweep of the follower at the reset level, both read from the raw SPICE results. With
+    CDS the same reset sample is in both levels and cancels: what is left is the read noise alone."""
     spice = ArtifactStore().spice_arrays("pixel_4t")
-    cg = float(np.mean(spice["nominal_fit_cg_fd_V_per_e"]))
-    v_rst = float(np.mean(spice["nominal_fit_v_fd_reset_V"]))
+    c_fd = float(spice["nominal_fit_c_fd_F"][0])
+    v_rst = float(spice["nominal_fit_fd_reset_V"][0])
     h = 1e-4
-    g_sf = (np.interp(v_rst + h, spice["fit_x"], spice["nominal_fit_out_V"])
-            - np.interp(v_rst - h, spice["fit_x"], spice["nominal_fit_out_V"])) / (2 * h)
+    from circuitsim.blocks.pixel_4t import SF_SWEEP_V
+
+    sf = spice["nominal_fit_sf_out_V"][0]
+    g_sf = (np.interp(v_rst + h, SF_SWEEP_V, sf) - np.interp(v_rst - h, SF_SWEEP_V, sf)) / (2 * h)
     lut = pixel_4t.load_lut()
     base = pixel_4t.params_from_artifact(dark_current_e_per_s=0.0, read_noise_v=0.0)
     dark = np.zeros(N)
     no_cds = pixel_4t.pixel_4t(dark, 1e-3, lut, replace(base, cds=False), np.random.default_rng(2))
-    assert VAR_LO <= no_cds.var(ddof=1) / (g_sf**2 * KT_J * cg / constants.e) <= VAR_HI
+    assert VAR_LO <= no_cds.var(ddof=1) / (g_sf**2 * KT_J / c_fd) <= VAR_HI
     read = 0.3e-3
     with_cds = pixel_4t.pixel_4t(dark, 1e-3, lut, replace(base, read_noise_v=read), np.random.default_rng(3))
     assert VAR_LO <= with_cds.var(ddof=1) / read**2 <= VAR_HI

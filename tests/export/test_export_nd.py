@@ -78,21 +78,33 @@ def test_comparator_and_ternary_tables_are_the_block(all_file):
     assert set(read_block(all_file, "ternary").tables) >= {"lo_trip", "hi_trip", "lo_width", "hi_width"}
 
 
-def test_pixel_electrons_table_is_the_photon_transfer(all_file):
+def test_pixel_cds_table_is_the_block_over_electrons(all_file):
+    """The exported electrons -> CDS table is the block's hard-mode transfer on and between the grid points,
+    its temporal σ the block's expected PTC, its mismatch σ the block's Monte Carlo σ, and between the grid
+    points it meets the accuracy bar against SPICE's held-out transients."""
     from circuitsim.blocks import pixel_4t
+    from circuitsim.calibration import metrics
+    from circuitsim.store import ArtifactStore
 
     lut, params = pixel_4t.load_lut(), pixel_4t.params_from_artifact()
-    t = read_lut_file(all_file, "pixel_4t", "electrons")
-    e = np.linspace(0, params.full_well_e, 65)  # on the grid: the block's expected PTC exactly
-    mean, var = pixel_4t.expected_ptc(e, lut, params)
-    np.testing.assert_allclose(t.mean(e), mean, atol=1e-12)
-    np.testing.assert_allclose(t.sigma(e), np.sqrt(var), rtol=1e-12)
-    # noise-free frame simulator's CDS output for the same electrons: the pixel with its noise off
-    flux = e[1:-1:7] / (params.quantum_efficiency * 1e-2)
-    from dataclasses import replace
-    quiet = replace(params, read_noise_v=0.0, dark_current_e_per_s=0.0, c_fd_f=1e3)  # kT/C cancels in CDS anyway
-    sim = np.mean([pixel_4t.pixel_4t(np.full(4000, f), 1e-2, lut, quiet, np.random.default_rng(1)) for f in flux[:1]])
-    assert sim == pytest.approx(t.mean(flux[0] * quiet.quantum_efficiency * 1e-2), abs=3e-4)
+    t = read_lut_file(all_file, "pixel_4t", "cds")
+    e = np.concatenate([lut.electrons_e, 0.5 * (lut.electrons_e[1:] + lut.electrons_e[:-1])])
+    np.testing.assert_allclose(t.mean(e), pixel_4t.expected_output_v(e, lut, params), atol=1e-12)
+    _, var = pixel_4t.expected_ptc(lut.electrons_e, lut, params)
+    np.testing.assert_allclose(t.sigma(lut.electrons_e), np.sqrt(var), rtol=1e-12)
+    mm = read_lut_file(all_file, "pixel_4t", "cds_mismatch_sigma")
+    spice_mc = ArtifactStore().spice_arrays("pixel_4t")
+    np.testing.assert_allclose(mm.mean(spice_mc["mc_fit_x"]), spice_mc["mc_fit_out_V"].std(axis=0, ddof=1), rtol=1e-12)
+    err = metrics.error_lsb(t.mean(spice_mc["holdout_x"]), spice_mc["nominal_holdout_out_V"],
+                            pixel_4t.SPEC.lsb_v)
+    assert err.max() <= metrics.ERROR_BAR_LSB
+    # the noise-free frame simulator's CDS output for the same electrons is the table's
+    from circuitsim.sensor import leca
+
+    flux = lut.electrons_e[3] / (params.quantum_efficiency * 1e-2)
+    models = leca.Models.load()
+    assert leca.expected_cds_v(np.array([flux]), 1e-2, models, params)[0] == pytest.approx(
+        t.mean(lut.electrons_e[3]), abs=1e-12)
 
 
 def test_sar_transitions_are_where_the_code_changes(all_file):

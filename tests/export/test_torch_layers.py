@@ -52,7 +52,7 @@ def test_noisy_instance_equals_the_simulators_pe_chain(luts, raw):
     w = leca.default_weights(8)
     layer = LecaEncoder(luts, 8, 3, "noisy", weights=w, dtype=torch.float64).eval()
     inst = HardwareInstance.from_seed(3, raw.shape[1] // 4, 4, raw.shape, torch.float64)
-    inst.prnu_z.zero_(), inst.dsnu_z.zero_()  # the pixel's fixed pattern is compared by the statistics test
+    inst.prnu_z.zero_(), inst.dsnu_z.zero_(), inst.cds_z.zero_()  # the pixel's fixed pattern: the statistics test
     layer.set_instance(inst)
     layer.dark_e_per_s = 0.0                  # the simulator's noise-free pixel has no dark electrons
     cfg = leca.LecaConfig(weights=w, q_bits=3, mode="noisy")

@@ -30,8 +30,15 @@ class Spice:
         self.psf = store.spice_arrays("psf")
         self.fvf = store.spice_arrays("fvf")
         self.scm = store.spice_arrays("scm")
-        self.cg_v_per_e = float(np.mean(self.sf["nominal_fit_cg_fd_V_per_e"]))
-        self.v_fd_reset_v = float(np.mean(self.sf["nominal_fit_v_fd_reset_V"]))
+        self.c_fd_f = float(self.sf["nominal_fit_c_fd_F"][0])  # AC analysis of the FD at its reset level
+
+    def cds_e(self, n):
+        """Pixel: SPICE's CDS output (transient of the whole cycle) for ``n`` electrons, on its fit grid (V)."""
+        return np.interp(n, self.sf["fit_x"], self.sf["nominal_fit_out_V"])
+
+    def fd_e(self, n):
+        """Pixel: SPICE's FD level at the signal sample for ``n`` electrons (V)."""
+        return np.interp(n, self.sf["fit_x"], self.sf["nominal_fit_fd_signal_V"])
 
     @staticmethod
     def _curve(arrays, v):
@@ -40,10 +47,6 @@ class Spice:
     @staticmethod
     def _slope(f, v, h=1e-4):
         return (f(v + h) - f(v - h)) / (2 * h)
-
-    def sf_v(self, v):
-        """Pixel source follower: column voltage for an FD voltage (V)."""
-        return self._curve(self.sf, v)
 
     def psf_v(self, v):
         return self._curve(self.psf, v)
@@ -89,8 +92,8 @@ def test_leca_flat_field_mean_is_qe_phi_t_through_the_spice_transfers(models, sp
     SCM injection sign flipped in the chain (an 11 mV effect at w = ±15).
 
     Hard mode, flat 4 x 4 blocks at eight levels. Per pixel N = QE·Φ·t electrons (hard mode: no dark
-    current), the FD drops by CG·N (CG measured in SPICE), and the CDS output is SF(V_rst) − SF(V_rst − CG·N)
-    ≈ QE·Φ·t·CG·g_SF, written to the i-buffer as V_PIX_DARK − that. A kernel with one non-zero weight makes
+    current), the CDS output is SPICE's for N electrons (transients of the whole pixel cycle, interpolated on
+    their grid), written to the i-buffer as V_PIX_DARK − that. A kernel with one non-zero weight makes
     one MAC that moves an o-buffer from reset: the o-buffer pair is SPICE's single MAC from reset at the PSF
     output (the 15 zero-weight MACs leave the buffers at their reset level, as SPICE's zero words do, by
     ≤ 1 nV), each read through the FVF. Bound: 1e-9 V (floating point; the injection effect is ≥ 1 mV)."""
@@ -102,10 +105,7 @@ def test_leca_flat_field_mean_is_qe_phi_t_through_the_spice_transfers(models, sp
 
     qe = models.pixel_params.quantum_efficiency
     electrons = qe * LEVELS * cfg.max_flux_per_s * cfg.exposure_s
-    v_rst = spice.v_fd_reset_v
-    cds = spice.sf_v(v_rst) - spice.sf_v(v_rst - spice.cg_v_per_e * electrons)
-    g_sf = spice._slope(spice.sf_v, v_rst - spice.cg_v_per_e * electrons / 2)
-    np.testing.assert_allclose(cds, electrons * spice.cg_v_per_e * g_sf, rtol=0.02)  # SF curvature ≤ 2 %
+    cds = spice.cds_e(electrons)
     v_pix = leca.pixel_voltages(raw, cfg, models, np.random.default_rng(0))
     np.testing.assert_allclose(leca.V_PIX_DARK_V - v_pix[0, 0, :, 0, 0], cds, rtol=0, atol=1e-12)
 
@@ -130,7 +130,8 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
 
         σ² = g_F²·[g_S²·(g_P²·(K²·N̄ + σ_read²) + kT/C_hold) + kT·C_s/(C_s + C_out)² + kT/(C_s + C_out)]
 
-    K = CG·g_SF (shot noise, Poisson: variance = mean in electrons; the FD's kT/C cancels in CDS), g_P, g_S,
+    K = d(CDS)/dN, the slope of SPICE's electrons -> CDS transfer at N̄ (shot noise, Poisson: variance = mean in
+    electrons; the FD's kT/C cancels in CDS, the pixel's fixed pattern in the difference), g_P, g_S,
     g_F the SPICE slopes of PSF, single MAC (v_in → receiving o-buffer) and FVF at the operating point,
     C_hold and C_s = |w|·C_u, C_out from the netlists' MIM geometry. Each channel pair (12 544 PEs x block
     rows) must lie in the chi-square interval of its sample variance (two-sided, 1 − 1e-4 each)."""
@@ -143,10 +144,8 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
     res = leca.simulate_frame(raw, cfg, np.random.default_rng(20), models)
     p = models.pixel_params
     n_e = p.quantum_efficiency * level * cfg.max_flux_per_s * cfg.exposure_s + p.dark_current_e_per_s * cfg.exposure_s
-    v_rst = spice.v_fd_reset_v
-    v_sig = v_rst - spice.cg_v_per_e * n_e
-    k_v_per_e = spice.cg_v_per_e * (spice.sf_v(v_rst) - spice.sf_v(v_sig)) / (spice.cg_v_per_e * n_e)
-    v_pix = leca.V_PIX_DARK_V - (spice.sf_v(v_rst) - spice.sf_v(v_sig))
+    k_v_per_e = spice._slope(spice.cds_e, n_e, h=1.0)
+    v_pix = leca.V_PIX_DARK_V - spice.cds_e(n_e)
     var_pix = k_v_per_e**2 * n_e + p.read_noise_v**2
     g_p = spice._slope(spice.psf_v, v_pix)
     v_in = spice.psf_v(v_pix)
@@ -169,8 +168,8 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
 
 def test_leca_noisy_flat_field_mean_counts_qe_and_dark_electrons(models, spice):
     """Catches the noisy pixel path without QE or dark current. Mean CDS output of a 448 x 448 flat field
-    (one readout) = SF(V_rst) − SF(V_rst − CG·(QE·Φ·t + I_dark·t)) within 4.5 standard errors of the mean
-    (PRNU, shot and read noise; the SF is linear over the spread)."""
+    (one readout) = SPICE's CDS output for QE·Φ·t + I_dark·t electrons within 4.5 standard errors of the mean
+    (PRNU, the pixel's mismatch, shot and read noise; the transfer is linear over the spread)."""
     cfg = leca.LecaConfig(weights=leca.default_weights(1), mode="noisy")
     level = 0.3
     raw = np.full((448, 448), level)
@@ -178,8 +177,7 @@ def test_leca_noisy_flat_field_mean_counts_qe_and_dark_electrons(models, spice):
     cds = leca.V_PIX_DARK_V - v_pix.ravel()
     p = models.pixel_params
     n_e = p.quantum_efficiency * level * cfg.max_flux_per_s * cfg.exposure_s + p.dark_current_e_per_s * cfg.exposure_s
-    v_rst = spice.v_fd_reset_v
-    expected = spice.sf_v(v_rst) - spice.sf_v(v_rst - spice.cg_v_per_e * n_e)
+    expected = spice.cds_e(n_e)
     assert abs(cds.mean() - expected) <= 4.5 * cds.std(ddof=1) / np.sqrt(cds.size), (cds.mean(), expected)
 
 
@@ -193,22 +191,21 @@ def snn_models():
 def test_snn_fd_flat_field_is_poisson_plus_kt_c(snn_models, spice, level):
     """Catches the SNN frame without quantum efficiency and its FD kT/C on the wrong capacitor (e.g. 2·C_FD).
 
-    Floating diffusion after exposure, 128 x 128 x 3 flat field: V_FD = V_rst − CG·N with N Poisson of mean
-    QE·Φ·t + I_dark·t, plus the reset's kT/C_FD (no CDS before the in-pixel convolution). C_FD is the FD's
-    capacitance seen by the signal charge, q/CG, with CG measured in SPICE. So
+    Floating diffusion after exposure, 128 x 128 x 3 flat field: V_FD = FD(N), SPICE's FD level at the signal
+    sample for N electrons, N Poisson of mean N̄ = QE·Φ·t + I_dark·t, plus the reset's kT/C_FD (no CDS before
+    the in-pixel convolution), C_FD from SPICE's AC analysis of the FD. So
 
-        mean = V_rst − CG·(QE·Φ·t + I_dark·t),     variance = CG²·(QE·Φ·t + I_dark·t) + kT·CG/q
+        mean = FD(N̄),     variance = (dFD/dN)²·N̄ + kT/C_FD
 
-    The dark field (level 0) is kT/C alone (0.86 mV rms; 2·C_FD gives 0.61 mV). Bounds: the mean within 4.5
+    The dark field (level 0) is kT/C alone (~0.9 mV rms; 2·C_FD gives 0.63 mV). Bounds: the mean within 4.5
     standard errors, the variance in its chi-square interval (two-sided, 1 − 1e-4)."""
     cfg = snn.SnnConfig(weights=np.zeros((1, 3, 3, 3), np.int64), thresholds_v=np.zeros(1), mode="noisy")
     image = np.full((128, 128, 3), level)
     v_fd = snn.fd_voltages(image, cfg, snn_models, np.random.default_rng(7)).ravel()
     p = snn_models.pixel
-    cg = spice.cg_v_per_e
     n_e = p.quantum_efficiency * level * cfg.max_flux_per_s * cfg.exposure_s + p.dark_current_e_per_s * cfg.exposure_s
-    mean = spice.v_fd_reset_v - cg * n_e
-    var = cg**2 * n_e + KT_J * cg / constants.e
+    mean = spice.fd_e(n_e)
+    var = spice._slope(spice.fd_e, n_e, h=1.0) ** 2 * n_e + KT_J / spice.c_fd_f
     n = v_fd.size
     assert abs(v_fd.mean() - mean) <= 4.5 * np.sqrt(var / n), (v_fd.mean(), mean)
     lo_q, hi_q = stats.chi2.ppf([0.5e-4, 1 - 0.5e-4], n - 1) / (n - 1)
@@ -216,10 +213,10 @@ def test_snn_fd_flat_field_is_poisson_plus_kt_c(snn_models, spice, level):
 
 
 def test_snn_fd_hard_mode_is_the_expected_charge(snn_models, spice):
-    """Catches the hard (noise-free) SNN path without QE: V_FD = V_rst − CG·(QE·Φ·t + I_dark·t) exactly."""
+    """Catches the hard (noise-free) SNN path without QE: V_FD = FD(QE·Φ·t + I_dark·t), SPICE's, exactly."""
     cfg = snn.SnnConfig(weights=np.zeros((1, 3, 3, 3), np.int64), thresholds_v=np.zeros(1), mode="hard")
     image = np.full((4, 4, 3), 0.5)
     v_fd = snn.fd_voltages(image, cfg, snn_models, np.random.default_rng(0))
     p = snn_models.pixel
     n_e = p.quantum_efficiency * 0.5 * cfg.max_flux_per_s * cfg.exposure_s + p.dark_current_e_per_s * cfg.exposure_s
-    np.testing.assert_allclose(v_fd, spice.v_fd_reset_v - spice.cg_v_per_e * n_e, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(v_fd, spice.fd_e(n_e), rtol=0, atol=1e-12)

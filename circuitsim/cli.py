@@ -211,11 +211,9 @@ def validate(blocks, as_json, root, out, no_plots, quick, technology):
     specs = {name: get_spec(name) for name in expand_names(blocks or block_names())}
     store = ArtifactStore(root)
     root = store.root
-    names = list(specs)
-    if len(names) > 1 and not as_json and sys.stdout.isatty() and sys.stderr.isatty():
-        from tqdm import tqdm
+    from circuitsim.progress import block_bar
 
-        names = tqdm(names, desc="validating", unit="block", leave=False, file=sys.stderr)
+    names = block_bar(list(specs), "validating", len(specs) > 1 and not as_json)
     results = {name: validate_block(specs[name], store, tech_name, quick) for name in names}
     plots = [] if no_plots else write_plots(results, Path(out), specs)
     adc_rows = None

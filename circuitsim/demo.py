@@ -14,7 +14,6 @@ What it does:
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from circuitsim.calibration.validate import validate_block
 from circuitsim.commands import simulate_leca_command
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
+from circuitsim.progress import block_bar
 from circuitsim.reports.energy import _eng, evaluate_all, format_comparison, format_text, json_record, write_report
 from circuitsim.reports.text_table import render_table
 from circuitsim.reports.validation import format_table, summary_rows, write_plots
@@ -97,15 +97,6 @@ def artifact_summary(artifacts: dict, root: Path) -> str:
         ["block", "point", "energy/op\n[fJ]>", "latency\n[ns]>", "ngspice", "MC>", "content hash"], rows, indent=2)
 
 
-def _progress(items, what: str, enabled: bool):
-    """A progress bar on stderr over ``items`` when ``enabled`` and both stdout and stderr are terminals."""
-    if not (enabled and sys.stdout.isatty() and sys.stderr.isatty()):
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=what, unit="block", leave=False, file=sys.stderr)
-
-
 def run(technology_name: str = "sky130", report_dir: Path | None = None, progress: bool = True) -> DemoResult:
     """Validate every block, write the plots, the energy report and one LeCA frame; return the figures."""
     technology = load_technology(technology_name)
@@ -114,7 +105,7 @@ def run(technology_name: str = "sky130", report_dir: Path | None = None, progres
     report_dir = Path(report_dir) if report_dir else project_root() / "reports"
     specs = {name: get_spec(name) for name in block_names()}
     validation = {name: validate_block(specs[name], store, technology.name)
-                  for name in _progress(list(specs), "validating", progress)}
+                  for name in block_bar(list(specs), "validating", progress)}
     plots = write_plots(validation, report_dir / "validation", specs)
     evaluations = evaluate_all(list_architectures(), technology.name, store.root, point)
     energy_files = write_report(evaluations, report_dir / "energy", command="circuitsim demo")

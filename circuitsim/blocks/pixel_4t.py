@@ -398,11 +398,12 @@ def simulate(session, task) -> dict:
     def per_point(value):  # the runner splits per-point arrays into fit / held-out
         return np.broadcast_to(np.asarray(value, float), (n, *np.shape(value))).copy()
 
+    settled = np.array([_settling(c, SETTLE_TOL_V) for c in cycles])  # (points, reset / signal)
     return {
         "out_V": np.array([c["col_reset"] - c["col_signal"] for c in cycles]),
         "energy_J": np.array([c["energy"] for c in cycles]),
-        "latency_s": np.array([T_TX_START_S - T_READ_START_S + _settling(c, SETTLE_TOL_V)[1] for c in cycles]),
-        "settle_reset_point_s": np.array([_settling(c, SETTLE_TOL_V)[0] for c in cycles]),
+        "latency_s": T_TX_START_S - T_READ_START_S + settled[:, 1],
+        "settle_reset_point_s": settled[:, 0],
         "col_reset_V": np.array([c["col_reset"] for c in cycles]),
         "fd_reset_V": np.array([c["fd_reset"] for c in cycles]),
         "fd_signal_V": np.array([c["fd_signal"] for c in cycles]),
@@ -449,6 +450,7 @@ def fit(data) -> Fit:
         sigma_cds, sigma_reset = np.zeros_like(sigma_e), 0.0
     knee = _knee_e(e, cds, k)
     energy_knee = float(np.interp(knee, e, nom["energy_J"]))
+    energy_dark = float(np.interp(0.0, e, nom["energy_J"]))
     settle = nom["settle_s"][0]
     arrays = {
         "lut_electrons_e": e, "lut_cds_V": cds, "lut_fd_signal_V": nom["fd_signal_V"],
@@ -468,7 +470,7 @@ def fit(data) -> Fit:
                    f"(reset, exposure, {T_READ_S * 1e6:g} us readout window with the 5 uA column load on "
                    f"{C_COLUMN_F * 1e12:g} pF, the column charged from 0 V as after a deselected row); per electron "
                    "count in lut_energy_J"),
-        "energy_dark_J": float(np.interp(0.0, e, nom["energy_J"])),
+        "energy_dark_J": energy_dark,
         "energy_full_well_J": energy_knee,
         "latency": (f"RS on -> TX at {(T_TX_START_S - T_READ_START_S) * 1e9:.0f} ns -> signal level settled to "
                     f"{SETTLE_TOL_V * 1e3:.2f} mV, worst over the fit grid; settle_* arrays: vs column capacitance"),
@@ -481,8 +483,7 @@ def fit(data) -> Fit:
         "sigma": f"mismatch sigma of the CDS output from Monte Carlo at {data.mc_point}" if data.mc_fit else "none",
         "photodiode": "modelled as an 8 fF junction capacitance + photocurrent source (no pinned diode in sky130)",
     }
-    return Fit(arrays, float(np.interp(0.0, e, nom["energy_J"])),
-               float("nan") if np.isnan(latency).any() else float(latency.max()), notes)
+    return Fit(arrays, energy_dark, float("nan") if np.isnan(latency).any() else float(latency.max()), notes)
 
 
 def validation_model(arrays, x, rng, n_samples) -> Prediction:

@@ -15,7 +15,8 @@ Calibrated model of a single MAC from reset (both buffers at V_CM):
 ε (incomplete transfer, charge injection and clock feed-through of the transistor switches, parasitic
 capacitance) and σ (capacitor and switch mismatch) are LUTs on the grid v_in × all 32 weight words,
 from nominal SPICE and Monte Carlo; linear interpolation in v_in, exact in w. Modes: ``ideal`` (Eq. 3),
-``hard`` (+ ε), ``noisy`` (+ ε + σ·z and the kT/C noise of the sampling and transfer).
+``hard`` (+ ε), ``noisy`` (+ ε + σ·z and kT/C: each o-buffer's reset kT/C_out, then the sampling and
+transfer noise of every MAC on the receiving buffer, :func:`thermal_sigma_v`).
 For a sequence of MACs (one PE row) :func:`scm_accumulate` applies Eq. 3 per buffer, starts from the reset
 pedestal and adds each MAC's own injection (from the single-ended LUTs ε_p, ε_n), assuming the injected
 charge does not depend on the buffer's previous voltage.
@@ -156,20 +157,39 @@ def _scm_mac_kernel(v_in_v, words, x_v, error_v, sigma_x_v, sigma_v, c_unit_f, c
         out_v[i] = y
 
 
+def reset_sigma_v(params: ScmParams) -> float:
+    """kT/C of an o-buffer after its reset switch opens (V rms): σ_r = sqrt(kT/C_out); 0 with the thermal
+    noise off. Each buffer carries it into every MAC of its row (Eq. 3 keeps the share C_out/(C_s + C_out))."""
+    return float(np.sqrt(constants.k * params.temperature_k / params.c_out_f)) if params.thermal_noise else 0.0
+
+
 def thermal_sigma_v(words, params: ScmParams) -> np.ndarray:
-    """kT/C of one MAC per 5-bit weight word on the receiving o-buffer (V rms): the sampling noise kT/C_s
-    carried over with the transfer ratio C_s/(C_s + C_out), plus the transfer's own kT/(C_s + C_out),
+    """kT/C a MAC adds to the receiving o-buffer per 5-bit weight word (V rms), beyond what Eq. 3 carries over
+    from the buffer's previous voltage. Charge conservation on the island of C_s's top plate and C_out
+    (C_t = C_s + C_out, C_s = |w|·C_u): the charge sampled on C_s has variance kT·C_s and reaches the buffer
+    as kT/C_s·(C_s/C_t)²; opening the transfer switch freezes the loop charge through C_s in series with
+    C_out (variance kT·C_s·C_out/C_t by equipartition), which leaves kT·C_s/(C_out·C_t) on C_out:
 
-        σ_th² = kT/C_s · (C_s/(C_s + C_out))² + kT/(C_s + C_out),    C_s = |w|·C_u;  0 for a zero weight.
+        σ_th² = kT·C_s/C_t² + kT·C_s/(C_out·C_t);    0 for a zero weight (never connected).
 
-    This is the σ the noisy mode applies when ``params.thermal_noise`` is on (whatever ``params.mode``)."""
+    With the buffer's reset kT/C_out carried as (C_out/C_t)², the buffer holds kT/C_out after every MAC
+    (the two terms above sum with it to kT/C_out exactly). Temporal: drawn per MAC in the noisy mode when
+    ``params.thermal_noise`` is on."""
     _, mag = word_parts(words)
     c_s = mag * params.c_unit_f
+    c_t = c_s + params.c_out_f
     kt = constants.k * params.temperature_k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.where(mag > 0, kt / np.maximum(c_s, 1e-30) * (c_s / (c_s + params.c_out_f)) ** 2
-                       + kt / (c_s + params.c_out_f), 0.0)
-    return np.sqrt(var)
+    return np.sqrt(kt * c_s / c_t**2 + kt * c_s / (params.c_out_f * c_t))
+
+
+def mac_thermal_sigma_v(words, params: ScmParams) -> np.ndarray:
+    """Temporal σ of the differential output after one MAC from reset (V rms): the receiving buffer holds
+    kT/C_out (its reset noise carried plus :func:`thermal_sigma_v`), the other one its reset kT/C_out, so
+    σ_d² = 2·kT/C_out for every word, zero weights included."""
+    fresh = thermal_sigma_v(words, params)
+    _, mag = word_parts(words)
+    carried = reset_sigma_v(params) * params.c_out_f / (mag * params.c_unit_f + params.c_out_f)
+    return np.sqrt(fresh**2 + carried**2 + reset_sigma_v(params) ** 2)
 
 
 def _validated(v_in_v, words, lut: ScmLut, params: ScmParams):
@@ -197,7 +217,7 @@ def scm_mac(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), rng=Non
     """Differential o-buffer voltage after one MAC from reset (V), per (v_in, 5-bit word); numba kernel."""
     v, w = _validated(v_in_v, words, lut, params)
     z_mm, z_th = _draws(v.shape, params, rng)
-    thermal = thermal_sigma_v(w, params) if params.thermal_noise else np.zeros(v.shape)
+    thermal = mac_thermal_sigma_v(w, params) if params.thermal_noise else np.zeros(v.shape)
     out = np.empty_like(v)
     _scm_mac_kernel(v.ravel(), w.ravel(), lut.x_v, lut.error_v, np.ascontiguousarray(lut.sigma_axis, float),
                     lut.sigma_v, params.c_unit_f, params.c_out_f,
@@ -226,7 +246,7 @@ def scm_mac_reference(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(
         return out
     out = out + _interp_columns(v, w, lut.x_v, lut.error_v)
     if params.mode == Mode.NOISY:
-        thermal = thermal_sigma_v(w, params) if params.thermal_noise else 0.0
+        thermal = mac_thermal_sigma_v(w, params) if params.thermal_noise else 0.0
         out = out + _interp_columns(v, w, lut.sigma_axis, lut.sigma_v) * z_mm + thermal * z_th
     return out
 
@@ -239,12 +259,22 @@ def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), 
     then adds its own injection δ = ε(v_in, w) − ρ·k, where ε is the single-ended error of that MAC from
     reset and k = C_out/(C_out + C_s) on the receiving buffer (the share of ρ that Eq. 3 already carries
     over), 1 on the other one. δ is assumed independent of the buffer's previous voltage. Noisy mode adds
-    the mismatch σ of the differential LUT and kT/C on the receiving buffer. ``draws`` = (z_mm, z_th),
-    standard normals broadcastable to the input's shape, replaces drawing them from ``rng`` (a frame
-    simulation draws the mismatch once per PE instance).
+    the mismatch σ of the differential LUT, each buffer's reset kT/C_out (:func:`reset_sigma_v`) and every
+    MAC's kT/C on the receiving buffer (:func:`thermal_sigma_v`). ``draws`` = (z_mm, z_th, z_reset): standard
+    normals, z_mm and z_th broadcastable to the input's shape, z_reset to ``shape[:-1] + (2,)`` (buffer p,
+    n); replaces drawing them from ``rng`` (a frame simulation draws the mismatch once per PE instance).
     """
     v, w = _validated(v_in_v, words, lut, params)
-    z_mm, z_th = _draws(v.shape, params, rng) if draws is None else (np.broadcast_to(d, v.shape) for d in draws)
+    if draws is None:
+        z_mm, z_th = _draws(v.shape, params, rng)
+        reset_shape = v.shape[:-1] + (2,)
+        noisy = params.mode == Mode.NOISY and params.thermal_noise
+        z_reset = rng.standard_normal(reset_shape) if noisy else np.zeros(reset_shape)
+    else:
+        if len(draws) != 3:
+            raise ValueError("draws must be (z_mm, z_th, z_reset): the reset kT/C of both o-buffers too")
+        z_mm, z_th = (np.broadcast_to(d, v.shape) for d in draws[:2])
+        z_reset = np.broadcast_to(draws[2], v.shape[:-1] + (2,))
     sign, mag = word_parts(w)
     c_s = mag * params.c_unit_f
     hard = params.mode != Mode.IDEAL
@@ -252,6 +282,9 @@ def scm_accumulate(v_in_v, words, lut: ScmLut, params: ScmParams = ScmParams(), 
     rho_n = float(np.mean(lut.error_n_v[:, [0, 16]])) if hard else 0.0
     vp = np.full(v.shape[:-1], params.v_cm_v + rho_p)
     vn = np.full(v.shape[:-1], params.v_cm_v + rho_n)
+    if params.mode == Mode.NOISY:
+        vp = vp + reset_sigma_v(params) * z_reset[..., 0]
+        vn = vn + reset_sigma_v(params) * z_reset[..., 1]
     out_p, out_n = np.empty(v.shape), np.empty(v.shape)
     for k in range(v.shape[-1]):
         neg = sign[..., k] == 1

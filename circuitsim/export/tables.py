@@ -12,9 +12,12 @@ psf, fvf
 cds            ``transfer``: v_a − v_b -> v_out [σ]; kT/C of both samples
 scm            ``mac``: v_in × word (0..31) -> v_d after one MAC from reset [σ, resampled exactly on v_in
                when the Monte Carlo axis is a subset]; ``injection_p`` / ``injection_n`` (single-ended
-               ε on each o-buffer), ``thermal_sigma``: word -> kT/C σ of one MAC; ``energy``
+               ε on each o-buffer), ``thermal_sigma``: word -> kT/C σ one MAC adds; ``energy``;
+               scalar ``reset_sigma_V``: each o-buffer's reset kT/C_out
 comparator2t   ``trip``: v_bias -> trip point [offset σ]; ``width``: 10-90 % width; ``energy_fire``
 ternary        ``lo_trip``, ``hi_trip`` [σ] and ``lo_width``, ``hi_width``
+col_amp        ``transfer_g<G>`` (primary g1): v_in_diff -> output per gain 1, 2, 4, 8 [σ]; ``energy_g<G>``;
+               scalars: temporal noise per gain
 pixel_4t       ``cds`` (primary): electrons -> CDS output [temporal σ: shot noise through the local slope and
                read noise]; ``cds_mismatch_sigma``: electrons -> per-pixel σ; ``fd_signal``, ``energy`` vs
                electrons; scalars: QE, q/C_FD, C_FD, transfer efficiency, knee, kT/C, …
@@ -155,11 +158,13 @@ def _scm(block: str, point: OperatingPoint, store: ArtifactStore) -> BlockExport
         Table("injection_n", [v_axis, w_axis], lut.error_n_v, "V",
               "single-ended error of the negative o-buffer after one MAC from reset"),
         Table("thermal_sigma", [w_axis], scm.thermal_sigma_v(words, params), "V",
-              "kT/C of one MAC on the receiving o-buffer (temporal, per MAC)"),
+              "kT/C a MAC adds to the receiving o-buffer beyond what Eq. 3 carries over (temporal, per MAC)"),
         Table("energy", [v_axis, w_axis], lut.energy_J, "J", "energy per MAC"),
     ]
     scalars = {"c_unit_F": _scalar(params.c_unit_f, "F"), "c_out_F": _scalar(params.c_out_f, "F"),
                "v_cm_V": _scalar(params.v_cm_v, "V"), "latency_s": _scalar(lut.latency_s, "s"),
+               "reset_sigma_V": _scalar(scm.reset_sigma_v(params), "V",
+                                        "kT/C_out of each o-buffer after its reset (temporal, per row)"),
                "pedestal_p_V": _scalar(np.mean(lut.error_p_v[:, [0, 16]]), "V", "reset pedestal of o-buffer p"),
                "pedestal_n_V": _scalar(np.mean(lut.error_n_v[:, [0, 16]]), "V", "reset pedestal of o-buffer n")}
     return BlockExport(tables, scalars, "mac", "word = sign bit 4 (1 = negative) + 4-bit magnitude")
@@ -290,10 +295,36 @@ def _sar(block, point, store, n_instances: int = 200, seed: int = 20240615) -> B
     return BlockExport(tables, scalars, "transitions")
 
 
+def _col_amp(block, point, store) -> BlockExport:
+    """Per gain, the hard-mode transfer over v_in_diff with the mismatch σ the block applies there, and the
+    temporal noise per gain as scalars."""
+    from circuitsim.blocks import col_amp as ca
+
+    lut = ca.load_lut(point, store)
+    tables, scalars = [], {}
+    for k, gain in enumerate(ca.GAINS):
+        # the nominal grid plus the σ table's knots (u = gain * v_in_diff on its Monte Carlo axis): the block's
+        # mean is linear between nominal points and its σ between knots, so both are exact on the union
+        knots = np.asarray(lut.sigma_u, float) / gain
+        x = np.union1d(lut.x_v[k], knots[(knots > lut.x_v[k][0]) & (knots < lut.x_v[k][-1])])
+        g = np.full(x.shape, float(gain))
+        mean = ca.col_amp(x, g, lut, ca.ColAmpParams(mode="hard"))
+        sigma = ca._sigma_mm_reference(x, np.full(x.shape, k, dtype=np.int64), lut)
+        tables.append(Table(f"transfer_g{gain}", [Axis("v_in_diff", "V", x)], mean, "V",
+                            f"gain {gain}: hard-mode output on the ADC's sampling cap vs v_in_diff = V_rst - V_sig "
+                            "(SPICE nominal); noisy mode adds sigma(v_in_diff)*z per instance",
+                            sigma, "mismatch (per instance)"))
+        tables.append(Table(f"energy_g{gain}", [Axis("v_in_diff", "V", lut.x_v[k])], lut.energy_j[k], "J",
+                            f"gain {gain}: energy per sample"))
+        scalars[f"thermal_sigma_g{gain}_V"] = _scalar(ca.thermal_noise_v(gain, lut), "V",
+                                                      "temporal noise at the output (theory, per sample)")
+    return BlockExport(tables, scalars, "transfer_g1")
+
+
 _BUILDERS = {
     "sample_hold": _error_lut_block, "cds": _error_lut_block, "psf": _buffer, "fvf": _buffer, "scm": _scm,
     "comparator2t": _comparator2t, "ternary": _ternary, "pixel_4t": _pixel, "inpixel_conv": _inpixel_conv,
-    **{f"sar_adc_{n}b": _sar for n in range(2, 9)},
+    "col_amp": _col_amp, **{f"sar_adc_{n}b": _sar for n in range(2, 9)},
 }
 
 

@@ -279,6 +279,7 @@ class LecaEncoder(torch.nn.Module):
         self.register_buffer("scm_sigma", torch.as_tensor(mac.sigma_values, dtype=torch.float64))
         self.register_buffer("scm_thermal", torch.as_tensor(scm.table("thermal_sigma").mean_values, dtype=torch.float64))
         self.c_unit, self.c_out, self.v_cm = scm.scalar("c_unit_F"), scm.scalar("c_out_F"), scm.scalar("v_cm_V")
+        self.scm_reset_sigma = scm.scalar("reset_sigma_V")
         self.rho = (scm.scalar("pedestal_p_V"), scm.scalar("pedestal_n_V"))
         self._check_interface()
 
@@ -423,7 +424,8 @@ class LecaEncoder(torch.nn.Module):
 
     def _coefficients(self, wq: torch.Tensor):
         """From the quantized weights (n_slots, 16): per buffer b (p, n) the linear coefficients on v_in
-        (n_slots, 16), the propagated factor P·recv (for noise) and P (for injection), the constants."""
+        (n_slots, 16), the propagated factor P·recv (for noise) and P (for injection), the constants, and the
+        share of the reset level each buffer still carries after the 16 MACs (for the reset kT/C)."""
         mag = wq.abs()
         neg = (wq < 0).detach()
         cs = mag * self.c_unit
@@ -442,7 +444,7 @@ class LecaEncoder(torch.nn.Module):
             rho = self.rho[b] if hard else 0.0
             c_b = torch.where(recv, alpha, torch.ones_like(alpha))
             const = total * (self.v_cm + rho) + (prop * (r * beta * 2 * self.v_cm - rho * c_b)).sum(-1)
-            out.append((-(prop * r * beta), prop * r, prop, const))
+            out.append((-(prop * r * beta), prop * r, prop, const, total))
         return out
 
     def _words(self, wq: torch.Tensor) -> torch.Tensor:
@@ -485,7 +487,7 @@ class LecaEncoder(torch.nn.Module):
         if self.n_slots > self.n_ch:  # unused slots of the last pass: weight 0
             wq = torch.cat([wq, wq.new_zeros((self.n_slots - self.n_ch, MACS))])
         words = self._words(wq)
-        (lin_p, pr_p, pp_p, c_p), (lin_n, pr_n, pp_n, c_n) = self._coefficients(wq)
+        (lin_p, pr_p, pp_p, c_p, carry_p), (lin_n, pr_n, pp_n, c_n, carry_n) = self._coefficients(wq)
         hard = self.mode != Mode.IDEAL
         G = self.G
         # coefficients on the basis v_in (16) and hats (16 x G) for the 2 * n_slots outputs
@@ -510,7 +512,9 @@ class LecaEncoder(torch.nn.Module):
             coef = coef.unsqueeze(0) + torch.cat(mm, 1).transpose(1, 2)     # (nbx, 16 G, 2 slots)
         if temporal:
             th = self.scm_thermal[words].to(dtype)
-            sd = torch.cat([(pr_p * th).pow(2).sum(-1).sqrt(), (pr_n * th).pow(2).sum(-1).sqrt()])  # (2 slots)
+            # each MAC's kT/C propagated to the end, plus each buffer's reset kT/C_out carried through the row
+            sd = torch.cat([((pr * th).pow(2).sum(-1) + (carry * self.scm_reset_sigma).pow(2)).sqrt()
+                            for pr, carry in ((pr_p, carry_p), (pr_n, carry_n))])  # (2 slots)
         need_passes = self.passes if temporal else 1
         outs = []
         for p in range(need_passes):

@@ -174,6 +174,7 @@ class Draws:
     z_psf_th: np.ndarray  # (passes, nby, nbx, 4, 4): kT/C of each i-buffer write
     z_scm_mm: np.ndarray  # (n_pe, 4, 16): per PE, kernel slot and MAC position
     z_scm_th: np.ndarray  # (passes, nby, nbx, 4, 16)
+    z_scm_reset: np.ndarray  # (passes, nby, nbx, 4, 2): reset kT/C of the o-buffers p, n of each output
     z_fvf_mm: np.ndarray  # (n_pe, 4, 2): the FVF of each o-buffer
 
 
@@ -182,10 +183,10 @@ def draw_chain(config_: LecaConfig, nby: int, nbx: int, rng: np.random.Generator
     if config_.mode != Mode.NOISY:
         zeros = np.zeros
         return Draws(zeros((nbx, 4)), zeros((p, nby, nbx, 4, 4)), zeros((nbx, 4, MACS)),
-                     zeros((p, nby, nbx, 4, MACS)), zeros((nbx, 4, 2)))
+                     zeros((p, nby, nbx, 4, MACS)), zeros((p, nby, nbx, 4, 2)), zeros((nbx, 4, 2)))
     return Draws(rng.standard_normal((nbx, 4)), rng.standard_normal((p, nby, nbx, 4, 4)),
                  rng.standard_normal((nbx, 4, MACS)), rng.standard_normal((p, nby, nbx, 4, MACS)),
-                 rng.standard_normal((nbx, 4, 2)))
+                 rng.standard_normal((p, nby, nbx, 4, 2)), rng.standard_normal((nbx, 4, 2)))
 
 
 def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.random.Generator) -> np.ndarray:
@@ -222,9 +223,9 @@ def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
 
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
-def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
+def _pe_chain_kernel(v_pix, words, c_s, th_scm, th_reset, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
                      scm_sig, scm_sx, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm,
-                     z_psf_th, z_scm_mm, z_scm_th, z_fvf_mm, mode, out_d):
+                     z_psf_th, z_scm_mm, z_scm_th, z_scm_reset, z_fvf_mm, mode, out_d):
     passes, nby, nbx = v_pix.shape[0], v_pix.shape[1], v_pix.shape[2]
     for job in prange(passes * nby):
         p = job // nby
@@ -233,6 +234,9 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, psf_x, psf_out, psf_sig, psf_lin
             for k in range(OUTPUTS_PER_PASS):
                 vp = v_cm + rho_p  # the reset pedestal (zero in ideal mode), as in scm_accumulate
                 vn = v_cm + rho_n
+                if mode == NOISY_CODE:  # kT/C_out of each o-buffer's reset
+                    vp += th_reset * z_scm_reset[p, by, bx, k, 0]
+                    vn += th_reset * z_scm_reset[p, by, bx, k, 1]
                 for m in range(MACS):
                     r = m // BLOCK
                     c = m % BLOCK
@@ -279,9 +283,11 @@ def _chain_arrays(cfg: LecaConfig, models: Models):
     words = _words(cfg.weights, cfg.passes)
     _, mag = scm_block.word_parts(words)
     c_s = mag * models.scm_params.c_unit_f
-    th = scm_block.thermal_sigma_v(words, models.scm_params) if cfg.mode == Mode.NOISY else np.zeros(words.shape)
-    psf_th = models.psf_params.applied_thermal_sigma_v if cfg.mode == Mode.NOISY else 0.0
-    return words, np.ascontiguousarray(c_s, float), np.ascontiguousarray(th, float), float(psf_th)
+    noisy = cfg.mode == Mode.NOISY
+    th = scm_block.thermal_sigma_v(words, models.scm_params) if noisy else np.zeros(words.shape)
+    th_reset = scm_block.reset_sigma_v(models.scm_params) if noisy else 0.0
+    psf_th = models.psf_params.applied_thermal_sigma_v if noisy else 0.0
+    return words, np.ascontiguousarray(c_s, float), np.ascontiguousarray(th, float), th_reset, float(psf_th)
 
 
 def _pedestals(cfg: LecaConfig, models: Models) -> tuple[float, float]:
@@ -313,18 +319,18 @@ def check_interface(v_pix: np.ndarray, cfg: LecaConfig, models: Models) -> None:
 def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
     """Differential ADC input (passes, nby, nbx, 4) in V, numba-parallel over block rows."""
     check_interface(v_pix, cfg, models)
-    words, c_s, th, psf_th = _chain_arrays(cfg, models)
+    words, c_s, th, th_reset, psf_th = _chain_arrays(cfg, models)
     out = np.empty(v_pix.shape[:3] + (OUTPUTS_PER_PASS,))
     s, p, f = models.scm_lut, models.psf_lut, models.fvf_lut
     rho_p, rho_n = _pedestals(cfg, models)
     # word-major copies of the SCM tables: each MAC then reads one contiguous row
     word_major = [np.ascontiguousarray(t.T) for t in (s.error_p_v, s.error_n_v, s.sigma_v)]
     sigma_axis = np.ascontiguousarray(s.sigma_axis, float)  # σ's own v_in axis (the coarser Monte Carlo grid)
-    _pe_chain_kernel(v_pix, words, c_s, th, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, *word_major,
+    _pe_chain_kernel(v_pix, words, c_s, th, th_reset, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, *word_major,
                      sigma_axis, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
                      f.x_v, f.out_v,
                      f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
-                     draws.z_fvf_mm, cfg.mode.code, out)
+                     draws.z_scm_reset, draws.z_fvf_mm, cfg.mode.code, out)
     return out
 
 
@@ -332,7 +338,7 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
     """Plain NumPy oracle of :func:`pe_chain`: the PSF and FVF LUTs with ``numpy.interp`` and the SCM
     through the block's own :func:`circuitsim.blocks.scm.scm_accumulate`, fed the same draws."""
     check_interface(v_pix, cfg, models)
-    _, _, _, psf_th = _chain_arrays(cfg, models)
+    psf_th = _chain_arrays(cfg, models)[-1]
     words = _words(cfg.weights, cfg.passes)
     mode = cfg.mode.code
     p, f = models.psf_lut, models.fvf_lut
@@ -347,7 +353,7 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
     shape = (passes, nby, nbx, OUTPUTS_PER_PASS, MACS)
     x = np.broadcast_to(vin.reshape(passes, nby, nbx, 1, MACS), shape)      # the same inputs for the 4 kernels
     w = np.broadcast_to(words[:, None, None, :, :], shape)
-    z = (draws.z_scm_mm[None, None], draws.z_scm_th)
+    z = (draws.z_scm_mm[None, None], draws.z_scm_th, draws.z_scm_reset)
     params = replace(models.scm_params, mode=cfg.mode)
     vp_all, vn_all = scm_block.scm_accumulate(x, w, models.scm_lut, params, draws=z)
     vp, vn = vp_all[..., -1], vn_all[..., -1]

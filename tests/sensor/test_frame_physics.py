@@ -128,11 +128,13 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
     the temporal noise (pixel pattern and every block's mismatch are fixed per pixel / PE) and has twice the
     variance of one readout:
 
-        σ² = g_F²·[g_S²·(g_P²·(K²·N̄ + σ_read²) + kT/C_hold) + kT·C_s/(C_s + C_out)² + kT/(C_s + C_out)]
+        σ² = g_F²·[g_S²·(g_P²·(K²·N̄ + σ_read²) + kT/C_hold) + kT/C_out] + g_F,o²·kT/C_out
 
     K = d(CDS)/dN, the slope of SPICE's electrons -> CDS transfer at N̄ (shot noise, Poisson: variance = mean in
     electrons; the FD's kT/C cancels in CDS, the pixel's fixed pattern in the difference), g_P, g_S,
     g_F the SPICE slopes of PSF, single MAC (v_in → receiving o-buffer) and FVF at the operating point,
+    g_F,o the FVF's slope at the other o-buffer's level; each o-buffer holds kT/C_out after its reset and
+    after every MAC (charge conservation: tests/blocks/test_physics_scm.py),
     C_hold and C_s = |w|·C_u, C_out from the netlists' MIM geometry. Each channel pair (12 544 PEs x block
     rows) must lie in the chi-square interval of its sample variance (two-sided, 1 − 1e-4 each)."""
     weights = [15, 1, 8, -4]
@@ -150,7 +152,7 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
     g_p = spice._slope(spice.psf_v, v_pix)
     v_in = spice.psf_v(v_pix)
     c_hold = mim_capacitance_f("psf", "xch")
-    c_u, c_out = mim_capacitance_f("scm", "xc0"), mim_capacitance_f("scm", "xcop")
+    c_out = mim_capacitance_f("scm", "xcop")
     n = res.analog_v[0].size
     lo_q, hi_q = stats.chi2.ppf([0.5e-4, 1 - 0.5e-4], n - 1) / (n - 1)
     for k, w in enumerate(weights):
@@ -158,9 +160,9 @@ def test_leca_temporal_noise_is_shot_noise_plus_kt_c(models, spice):
         g_s = spice._slope(lambda v: spice.mac_v(v, word(w), side), v_in)
         v_buf = spice.mac_v(v_in, word(w), side)
         g_f = spice._slope(spice.fvf_v, v_buf)
-        c_s = abs(w) * c_u
-        var_mac = KT_J * c_s / (c_s + c_out) ** 2 + KT_J / (c_s + c_out)
-        expected = 2 * g_f**2 * (g_s**2 * (g_p**2 * var_pix + KT_J / c_hold) + var_mac)
+        other = "n" if side == "p" else "p"
+        g_fo = spice._slope(spice.fvf_v, spice.mac_v(v_in, word(w), other))
+        expected = 2 * (g_f**2 * (g_s**2 * (g_p**2 * var_pix + KT_J / c_hold) + KT_J / c_out) + g_fo**2 * KT_J / c_out)
         d = (res.analog_v[k] - res.analog_v[k + 4]).ravel()
         ratio = d.var(ddof=1) / expected
         assert lo_q <= ratio <= hi_q, (k, w, ratio, (lo_q, hi_q))

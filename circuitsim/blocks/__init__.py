@@ -33,6 +33,7 @@ _REGISTRY = {
     "cds": "circuitsim.blocks.cds",
     "inpixel_conv": "circuitsim.blocks.inpixel_conv",
     "ternary": "circuitsim.blocks.ternary",
+    "col_amp": "circuitsim.blocks.col_amp",
     **{f"sar_adc_{n}b": f"circuitsim.blocks.sar_adc_calibration:SPEC_{n}B" for n in range(2, 9)},
 }
 

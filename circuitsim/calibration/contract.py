@@ -43,6 +43,12 @@ class BlockSpec:
     #: samples. Two independent 200-sample σ estimates differ by ~7 % (1 SD) by chance alone, which the
     #: 0.9-1.1 bar cannot absorb; a larger fit sample shrinks the LUT's own estimation error.
     mc_fit_factor: int = 1
+    #: The held-out stream is ``mc_holdout_factor`` × N samples, and validation draws as many from the model.
+    #: With 200 + 200 draws the pooled ratio of an exact σ model still has a standard error of ~7 % (each
+    #: estimate ~5 %: SE(σ̂)/σ = 1/sqrt(2(n-1))), so a block whose spread is one number per draw (an offset
+    #: that pooling over the grid does not average) fails the 0.9-1.1 bar by chance ~15 % of the time; 2 × 200
+    #: halves that variance.
+    mc_holdout_factor: int = 1
     #: Monte Carlo grids, when smaller than the nominal ones (a block whose SPICE point is costly, e.g. a
     #: transient per point): the σ LUT is fitted on ``mc_fit_grid`` and judged on ``mc_holdout_grid``;
     #: ``None`` (the default) means ``fit_grid`` / ``holdout_grid``. The transfer error is always judged

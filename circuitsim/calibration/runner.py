@@ -85,7 +85,7 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
     if plan.mc_point and spec.monte_carlo:
         corner, temp = plan.mc_point
         streams = (("fit", spec.mc_fit_inputs, plan.mc_samples * spec.mc_fit_factor),
-                   ("holdout", spec.mc_holdout_inputs, plan.mc_samples))
+                   ("holdout", spec.mc_holdout_inputs, plan.mc_samples * spec.mc_holdout_factor))
         for stream, inputs, count in streams:
             for start in range(0, count, spec.mc_batch):
                 stop = min(start + spec.mc_batch, count)
@@ -271,6 +271,7 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
         "seed": plan.seed,
         "mc_samples": plan.mc_samples if at_mc_point else 0,
         "mc_fit_samples": plan.mc_samples * spec.mc_fit_factor if mc_point else 0,
+        "mc_holdout_samples": plan.mc_samples * spec.mc_holdout_factor if at_mc_point else 0,
         "sigma_source": data.mc_point,
         "fit_points": len(fit_x),
         "holdout_points": len(holdout_x),

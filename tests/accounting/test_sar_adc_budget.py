@@ -52,12 +52,16 @@ def _adc(ev):
 def test_literature_totals_unchanged(name):
     """Before the static terms: dynamic lines only, the link at a flat 1.2 pJ/bit. Now the link's HS lane
     power over the link time gives the same 1.2 pJ/bit at 4 lanes x 2.5 Gb/s, so dynamic + link static
-    reproduces the old totals; the pixel's column-load static power is new (issue 17)."""
+    reproduces the old totals; the pixel's column-load static power is new (issue 17), and so is CNV's column
+    amplifier (issue 18): one 55 pJ sample (the literature table's CamJ-model estimate) per pixel."""
     total_J, adc_J = LITERATURE_BEFORE[name]
     ev = evaluate(name)
     terms = ev.component_terms_J()
     link_static = sum(t["static"] for c, t in terms.items() if c == "link")
-    assert ev.term_energy_J()["dynamic"] + link_static == pytest.approx(total_J, rel=1e-12)
+    col_amp = terms.get("col_amp", {}).get("dynamic", 0.0)
+    if name == "cnv":
+        assert col_amp == pytest.approx(448 * 448 * 55e-12, rel=1e-12)
+    assert ev.term_energy_J()["dynamic"] - col_amp + link_static == pytest.approx(total_J, rel=1e-12)
     assert ev.component_energy_J().get("adc") == (None if adc_J is None else pytest.approx(adc_J, rel=1e-12))
 
 

@@ -118,6 +118,25 @@ def _scm():
     return run, inputs, bad
 
 
+def _col_amp():
+    from circuitsim.blocks import col_amp as m
+
+    lut = m.load_lut()
+
+    def run(x, mode, variant, rng, reference):
+        f = m.col_amp_reference if reference else m.col_amp
+        return f(x[0], x[1], lut, m.ColAmpParams(mode=mode, **variant), rng)
+
+    def inputs(rng):
+        gi = rng.integers(0, len(m.GAINS), 2000)
+        lo, hi = lut.x_v[gi, 0], lut.x_v[gi, -1]
+        return rng.uniform(lo, hi), np.asarray(m.GAINS, float)[gi]
+
+    hi1 = float(lut.x_v[0, -1])
+    bad = ((np.array([hi1 + 0.1]), np.array([1.0])), (np.array([0.1]), np.array([3.0])))
+    return run, inputs, bad
+
+
 def _comparator2t():
     from circuitsim.blocks import comparator2t as m
 
@@ -229,6 +248,7 @@ CASES = {
     "pixel_4t": Case(_pixel_4t, modes=(Mode.IDEAL, Mode.HARD), random_modes=(Mode.IDEAL, Mode.HARD),
                      variants=({}, {"cds": False}), atol=1e-12),
     "cds": Case(_cds, variants=THERMAL),
+    "col_amp": Case(_col_amp, variants=THERMAL, atol=1e-12),
     "inpixel_conv": Case(_inpixel_conv, modes=(None,), random_modes=(), atol=1e-9),
     "ternary": Case(_ternary, atol=1e-12),
 }

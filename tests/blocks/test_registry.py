@@ -136,10 +136,10 @@ def test_committed_grids_are_the_specs_and_held_out_points_are_not_fit_points(na
         if "mc_fit_out_V" in spice:
             n = artifact.provenance["mc_samples"]
             assert spice["mc_fit_out_V"].shape == (n * spec.mc_fit_factor, len(mc_fit_x)), point_name
-            assert spice["mc_holdout_out_V"].shape == (n, len(mc_holdout_x)), point_name
+            assert spice["mc_holdout_out_V"].shape == (n * spec.mc_holdout_factor, len(mc_holdout_x)), point_name
             seed = artifact.provenance["seed"]
             fit_seeds = sample_seeds(seed, 0, n * spec.mc_fit_factor, "fit")
-            assert not set(fit_seeds) & set(sample_seeds(seed, 0, n, "holdout"))
+            assert not set(fit_seeds) & set(sample_seeds(seed, 0, n * spec.mc_holdout_factor, "holdout"))
 
 
 #: SPICE supply energies summed into one action (energy.json) of a block: a ternary decision is judged at its

@@ -62,7 +62,11 @@ IDS = [f"{b}-{p.name}" for b, p in CASES]
 TT27 = OperatingPoint("tt", 27.0)
 
 #: Blocks biased by a current reference (their leakage must be orders of magnitude below the bias).
-BIASED = ("psf", "fvf", "pixel_4t", "inpixel_conv", "comparator2t", "ternary")
+BIASED = ("psf", "fvf", "pixel_4t", "inpixel_conv", "comparator2t", "ternary", "col_amp")
+#: Leakage bound as a fraction of the bias power; the check catches a leakage measured with the bias still on
+#: (a ratio near 1). The column amplifier's power-gated OTA has ~200 um of device width, whose off-state
+#: current at ff and 85 C (6-23 nA) is 1e-4 .. 2.1e-4 of its 107 uW bias: a physical figure.
+LEAKAGE_FRACTION = {"col_amp": 1e-3}
 
 
 def test_which_blocks_declare_a_static_measurement():
@@ -97,7 +101,7 @@ def test_leakage_is_orders_of_magnitude_below_the_bias(block, point):
     table = STORE.open(block, point).table(ENERGY_FILE)
     if block in BIASED:
         assert table["static_W"] > 1e-6, (block, point.name, table["static_W"])
-        assert 0 <= table["leakage_W"] < 1e-4 * table["static_W"], (block, point.name, table)
+        assert 0 <= table["leakage_W"] < LEAKAGE_FRACTION.get(block, 1e-4) * table["static_W"], (block, point.name, table)
     else:  # no bias: both figures are leakage of switches, drivers and idle logic
         assert abs(table["static_W"]) < 1e-6 and abs(table["leakage_W"]) < 1e-6, (block, point.name, table)
 

@@ -138,3 +138,29 @@ def test_refusals_name_the_block(tmp_path):
         read_lut_file(path, "psf", "mac")
     with pytest.raises(ArtifactError, match="psf/transfer has no sigma|no scalar"):
         read_block(path, "psf").scalar("nope")
+
+
+def test_col_amp_tables_are_the_block_per_gain(all_file):
+    """Per gain: the exported mean is the block's hard-mode output between grid points, the exported σ the
+    mismatch σ the block's noisy mode applies (its samples minus the mean over the same normals), and the
+    exported transfer meets the accuracy bar against SPICE's held-out points of that gain."""
+    from circuitsim.blocks import col_amp as ca
+    from circuitsim.calibration import metrics
+    from circuitsim.store import ArtifactStore
+
+    lut = ca.load_lut()
+    spice = ArtifactStore().spice_arrays("col_amp")
+    for k, gain in enumerate(ca.GAINS):
+        t = read_lut_file(all_file, "col_amp", f"transfer_g{gain}")
+        x = np.concatenate([lut.x_v[k], 0.5 * (lut.x_v[k][1:] + lut.x_v[k][:-1])])
+        g = np.full(x.shape, float(gain))
+        hard = ca.col_amp(x, g, lut, ca.ColAmpParams(mode="hard"))
+        np.testing.assert_allclose(t.mean(x), hard, atol=1e-12)
+        noisy = ca.col_amp(x, g, lut, ca.ColAmpParams(mode="noisy", thermal_noise=False), np.random.default_rng(3))
+        z = np.random.default_rng(3).standard_normal(x.shape)
+        keep = np.abs(z) > 0.1
+        np.testing.assert_allclose(t.sigma(x)[keep], ((noisy - hard) / z)[keep], rtol=1e-9)
+        sel = spice["holdout_x"][:, 1] == gain
+        err = metrics.error_lsb(t.mean(spice["holdout_x"][sel, 0]), spice["nominal_holdout_out_V"][sel],
+                                ca.SPEC.lsb_v)
+        assert err.max() <= metrics.ERROR_BAR_LSB, (gain, err.max())

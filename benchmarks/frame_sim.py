@@ -81,41 +81,60 @@ def frame_counts(raw, cfg: leca.LecaConfig, models: leca.Models) -> dict:
     return {"normals": normals, "poisson_means": np.concatenate([mu_e.ravel(), mu_d.ravel()])}
 
 
-def limit_s(counts: dict, workers: int) -> float:
-    """Time to draw ``counts`` with NumPy's SFC64 on ``workers`` threads (one Generator each)."""
+def limit_drawer(counts: dict, pool: concurrent.futures.ThreadPoolExecutor, workers: int):
+    """A function drawing ``counts`` once with NumPy's SFC64 on ``workers`` threads of ``pool`` (one Generator
+    each; NumPy releases the GIL while it fills an array)."""
     gens = [np.random.Generator(np.random.SFC64(s)) for s in np.random.SeedSequence(0).spawn(workers)]
     normals = np.empty(counts["normals"])
-    chunks = np.array_split(np.arange(normals.size), workers)
+    bounds = np.linspace(0, normals.size, workers + 1).astype(int)
     means = np.array_split(counts["poisson_means"], workers)
 
     def work(j):
-        gens[j].standard_normal(out=normals[chunks[j][0]:chunks[j][-1] + 1])
+        gens[j].standard_normal(out=normals[bounds[j]:bounds[j + 1]])
         gens[j].poisson(means[j])
 
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        return best_of(lambda: list(pool.map(work, range(workers))), 5)
+    return lambda: list(pool.map(work, range(workers)))
+
+
+def interleaved_best(fns: dict, repeats: int = 5) -> dict:
+    """Best wall time of each function, the runs interleaved (so a change in the machine's load hits all)."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
 
 
 def frame_benchmark(baseline_rev: str):
+    import numba
+
     raw = leca.rgb_to_bayer(leca.test_scene())
     models = leca.Models.load()
     cfg = leca.LecaConfig(weights=leca.default_weights(8), q_bits=3, mode="noisy")
-    leca.simulate_frame(raw, cfg, 0, models)  # compile / load the cache
-    out = {"after": best_of(lambda: leca.simulate_frame(raw, cfg, 1, models))}
-    out["numpy"] = best_of(lambda: leca.simulate_frame(raw, cfg, 1, models, reference=True), 2)
+    fns = {"after": lambda: leca.simulate_frame(raw, cfg, 1, models)}
     with tempfile.TemporaryDirectory() as tmp:
         base = load_baseline(baseline_rev, Path(tmp))
         if base is not None:
-            base.simulate_frame(raw, cfg, np.random.default_rng(0), models)
-            out["before"] = best_of(lambda: base.simulate_frame(raw, cfg, np.random.default_rng(1), models))
+            fns["before"] = lambda: base.simulate_frame(raw, cfg, np.random.default_rng(1), models)
+        for fn in fns.values():
+            fn()  # compile / load the caches
+        workers = os.cpu_count() or 1
+        counts = frame_counts(raw, cfg, models)
+        threads = numba.get_num_threads()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            out = {"all": interleaved_best({**fns, "limit": limit_drawer(counts, pool, workers)})}
+            numba.set_num_threads(1)
+            out["one"] = interleaved_best({**fns, "limit": limit_drawer(counts, pool, 1)}, 3)
+            numba.set_num_threads(threads)
+    out["numpy"] = best_of(lambda: leca.simulate_frame(raw, cfg, 1, models, reference=True), 2)
     # the PE chain alone (the pixel stage is shared by both paths)
     v_pix = leca.pixel_voltages(raw, cfg, models, 1)
     draws = leca.draw_chain(cfg, v_pix.shape[1], v_pix.shape[2], 2)
     out["chain_numba"] = best_of(lambda: leca.pe_chain(v_pix, cfg, models, draws))
     out["chain_numpy"] = best_of(lambda: leca.pe_chain_reference(v_pix, cfg, models, draws), 2)
-    workers = os.cpu_count() or 1
-    counts = frame_counts(raw, cfg, models)
-    out.update(limit=limit_s(counts, workers), workers=workers, counts=counts)
+    out.update(workers=workers, threads=threads, counts=counts)
     from circuitsim.accounting import evaluate
 
     out["sensor_fps"] = evaluate("leca-8x3", "sky130").frame_rate_hz
@@ -161,23 +180,30 @@ def main():
     parser.add_argument("--no-torch", action="store_true", help="skip the torch layer figures")
     args = parser.parse_args()
     r = frame_benchmark(args.baseline)
-    after, sensor_fps = r["after"], r["sensor_fps"]
     c = r["counts"]
-    print("full LeCA frame, 448x448, N_ch=8 (2 pixel readouts), noisy chain:")
-    if "before" in r:
-        print(f"  before ({args.baseline}, all draws up front by one Generator): {r['before'] * 1e3:.0f} ms/frame "
-              f"({1 / r['before']:.1f} frames/s)")
-    print(f"  after (counter-based draws inside the kernels): {after * 1e3:.0f} ms/frame ({1 / after:.1f} frames/s)"
-          + (f" -> {r['before'] / after:.2f}x faster than before" if "before" in r else ""))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"full LeCA frame, 448x448, N_ch=8 (2 pixel readouts), noisy chain; {c['normals'] / 1e6:.2f} M normals + "
+          f"{c['poisson_means'].size / 1e6:.2f} M Poisson draws per frame; load average {load} on "
+          f"{r['workers']} cores:")
+    for key, label in (("all", f"{r['threads']} numba threads, limit on {r['workers']} threads"),
+                       ("one", "1 numba thread, limit on 1 thread")):
+        t = r[key]
+        line = f"  [{label}] after (draws inside the kernels): {t['after'] * 1e3:.0f} ms/frame"
+        if "before" in t:
+            line += (f"; before ({args.baseline}, all draws up front by one Generator): {t['before'] * 1e3:.0f} ms"
+                     f" -> after/before = {t['after'] / t['before']:.2f} ({t['before'] / t['after']:.2f}x faster)")
+        print(line)
+        line = f"      limit (SFC64 draws of this frame's numbers): {t['limit'] * 1e3:.1f} ms -> frame/limit = " \
+               f"{t['after'] / t['limit']:.1f} after"
+        print(line + (f", {t['before'] / t['limit']:.1f} before" if "before" in t else ""))
+    after, sensor_fps = r["all"]["after"], r["sensor_fps"]
     print(f"  NumPy reference: {r['numpy'] * 1e3:.0f} ms/frame -> numba {r['numpy'] / after:.1f}x faster")
     print(f"  PE chain alone: numba {r['chain_numba'] * 1e3:.0f} ms, NumPy {r['chain_numpy'] * 1e3:.0f} ms "
           f"-> {r['chain_numpy'] / r['chain_numba']:.1f}x")
-    print(f"  limit: this frame's {c['normals'] / 1e6:.2f} M normals + {c['poisson_means'].size / 1e6:.2f} M Poisson "
-          f"draws with NumPy SFC64 on {r['workers']} threads: {r['limit'] * 1e3:.1f} ms -> frame / limit = "
-          f"{after / r['limit']:.1f} after" + (f", {r['before'] / r['limit']:.1f} before" if "before" in r else ""))
+    before = r["all"].get("before")
     print(f"  simulated {1 / after:.1f} frames/s vs the sensor's {sensor_fps:.0f} frames/s (leca-8x3, sky130 "
-          f"budgets) -> simulation is {sensor_fps * after:.1f}x slower than real time"
-          + (f" ({sensor_fps * r['before']:.1f}x before)" if "before" in r else ""))
+          f"budgets) -> simulation is {sensor_fps * after:.0f}x slower than real time"
+          + (f" ({sensor_fps * before:.0f}x before)" if before else ""))
     if args.no_torch:
         return
     t_plain, t_hw = torch_benchmark()

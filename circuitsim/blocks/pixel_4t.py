@@ -23,6 +23,9 @@ Model of one exposure (SI units):
     out = LUT_CDS(N) + σ_mm(N) · z_i + σ_read · z                       with CDS        [V]
     out = V_col,rst − LUT_CDS(N) + g_SF · sqrt(k·T / C_FD) · z' + offset_i + σ_read · z   without CDS
 
+Random numbers (circuitsim.rng): Poisson and z at each pixel's flat index in the temporal streams of
+(seed, frame), z_i and the pattern maps in the instance streams of the seed (the same every frame).
+
 LUT_CDS is the SPICE CDS output on the electron fit grid (``hard``), or its straight line
 ``offset + K·N`` fitted over 0 … 20 000 e (``ideal``, the EMVA linear camera with the dark offset), σ_mm the
 pixel-to-pixel (fixed-pattern) spread of the CDS output from Monte Carlo (z_i drawn once per pixel,

@@ -12,7 +12,9 @@ row order, then column order (the input-stationary dataflow: per pixel row, 4 in
 Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's on its own Monte Carlo grid)
 is drawn once per PE (the PEs are
 column-parallel, so it is column fixed-pattern noise shared by all block rows); kT/C noise is drawn per
-operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes
+operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Every number comes from circuitsim.rng,
+a function of (seed, stream, frame, element index): the kernels draw their own inside the prange loops and
+the references the same from the same counters (:class:`Draws` gives the layout). Modes
 (:class:`~circuitsim.blocks.modes.Mode`): ``ideal`` (buffer lines, Eq. 3, no noise), ``hard`` (calibrated
 LUTs, no noise), ``noisy`` (LUTs + all noise).
 

@@ -40,6 +40,13 @@ Variates:
 Keys for a :class:`numpy.random.Generator` caller: :func:`seed_of` takes one ``rng.integers(0, 2**64,
 dtype=np.uint64)`` from it (so each call with the same Generator gets new numbers, and the same freshly
 seeded Generator the same numbers); an integer seed is used as it is.
+
+Tests (tests/test_rng.py): the published SplitMix64 outputs, kernel = reference, 1 vs 2 threads and any
+chunking, moments and Kolmogorov-Smirnov against scipy.stats, the Poisson CDF within the DKW sampling bound of
+scipy.stats.poisson at means 3 ... 1000 around the threshold, uncorrelated streams, frames and seeds.
+
+Numba caches a kernel (``cache=True``) without checking the functions it calls: after editing this module,
+delete the ``*.nbi`` / ``*.nbc`` files under ``circuitsim/**/__pycache__`` or the kernels keep the old draws.
 """
 
 from __future__ import annotations

@@ -38,9 +38,9 @@ def parse_config(text: str) -> tuple[int, float]:
 
 
 def check_seed(seed: int) -> int:
-    """A NumPy seed: an integer >= 0."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputRangeError(f"--seed must be an integer >= 0 (a NumPy random seed), got {seed!r}; e.g. --seed 0")
+    """A seed of circuitsim.rng (and NumPy): an integer in 0 .. 2**64 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise InputRangeError(f"--seed must be an integer in 0..2**64-1 (a random seed), got {seed!r}; e.g. --seed 0")
     return int(seed)
 
 
@@ -145,7 +145,7 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
     cfg = LecaConfig(weights=default_weights(n_ch, seed), q_bits=q_bits, mode=mode, point=point)
     evaluation = frame_energy(n_ch, q_bits, point)
     img = load_image(image, ARRAY_ROWS)
-    result = simulate_frame(rgb_to_bayer(img), cfg, np.random.default_rng(seed), Models.load(point))
+    result = simulate_frame(rgb_to_bayer(img), cfg, seed, Models.load(point))  # the seed keys circuitsim.rng
     out = Path(out)
     atomic_write_bytes(out / "leca_frame.npz", npz_bytes({
         "codes": result.codes, "analog_V": result.analog_v, "weights": cfg.weights,
@@ -191,7 +191,7 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
     out = check_writable_dir(out)
     cfg = default_snn_config(channels, seed, mode, point=point)
     img = load_image(image, 224)
-    result = simulate_snn_frame(img, cfg, np.random.default_rng(seed), SnnModels.load(point))
+    result = simulate_snn_frame(img, cfg, seed, SnnModels.load(point))  # the seed keys circuitsim.rng
     evaluation = _evaluate_at("snn", {"N_ch": channels}, point)
     out = Path(out)
     atomic_write_bytes(out / "snn_frame.npz", npz_bytes({

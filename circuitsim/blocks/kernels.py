@@ -26,6 +26,26 @@ def interp_linear(x, xp, fp):
     return fp[lo] + t * (fp[hi] - fp[lo])
 
 
+@njit(fastmath=config.FASTMATH, cache=True)
+def interp_linear_row(x, xp, table, row):
+    """:func:`interp_linear` of (xp, table[row, :]) at scalar x, without slicing the row (a slice is a new
+    array whose reference count every thread of a parallel loop would update)."""
+    n = xp.size
+    if x <= xp[0]:
+        return table[row, 0]
+    if x >= xp[n - 1]:
+        return table[row, n - 1]
+    lo, hi = 0, n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xp[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    t = (x - xp[lo]) / (xp[hi] - xp[lo])
+    return table[row, lo] + t * (table[row, hi] - table[row, lo])
+
+
 def check_range(name: str, values: np.ndarray, lo: float, hi: float, unit: str) -> None:
     """Refuse values outside [lo, hi] with the valid range in the message."""
     from circuitsim.errors import InputRangeError

@@ -23,6 +23,9 @@ Model of one exposure (SI units):
     out = LUT_CDS(N) + σ_mm(N) · z_i + σ_read · z                       with CDS        [V]
     out = V_col,rst − LUT_CDS(N) + g_SF · sqrt(k·T / C_FD) · z' + offset_i + σ_read · z   without CDS
 
+Random numbers (circuitsim.rng): Poisson and z at each pixel's flat index in the temporal streams of
+(seed, frame), z_i and the pattern maps in the instance streams of the seed (the same every frame).
+
 LUT_CDS is the SPICE CDS output on the electron fit grid (``hard``), or its straight line
 ``offset + K·N`` fitted over 0 … 20 000 e (``ideal``, the EMVA linear camera with the dark offset), σ_mm the
 pixel-to-pixel (fixed-pattern) spread of the CDS output from Monte Carlo (z_i drawn once per pixel,
@@ -44,10 +47,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy import constants
 
 from circuitsim import config
+from circuitsim import rng as rng_mod
 from circuitsim.blocks import buffers, static_power
 from circuitsim.blocks.kernels import interp_linear
 from circuitsim.blocks.modes import IDEAL_CODE, Mode, parse_field
@@ -167,13 +171,22 @@ class FixedPattern:
     sf_offset_v: np.ndarray
 
 
-def fixed_pattern(shape, params: Pixel4tParams, lut: PixelLut, rng: np.random.Generator) -> FixedPattern:
+#: Counter-based streams (circuitsim.rng): the fixed pattern is an instance of the sensor (the same in every
+#: frame of a seed), the temporal terms are keyed by the frame; counters are the flat (C-order) element index.
+PATTERN_STREAMS = ("pixel_4t.prnu", "pixel_4t.dsnu", "pixel_4t.cds_mismatch", "pixel_4t.sf_offset")
+TEMPORAL_STREAMS = ("pixel_4t.photo", "pixel_4t.dark", "pixel_4t.ktc", "pixel_4t.read")
+
+
+def fixed_pattern(shape, params: Pixel4tParams, lut: PixelLut, rng) -> FixedPattern:
     """Draw PRNU, DSNU, the CDS mismatch normal and the reset-level offset maps once per sensor (the dark
-    factor is clipped at 0)."""
-    gain = 1.0 + params.prnu_fraction * rng.standard_normal(shape)
-    dark = np.maximum(0.0, 1.0 + params.dsnu_fraction * rng.standard_normal(shape))
-    cds_z = rng.standard_normal(shape)
-    return FixedPattern(gain, dark, cds_z, lut.sigma_col_reset_v * rng.standard_normal(shape))
+    factor is clipped at 0): 1 + σ_PRNU·z₁, max(0, 1 + σ_DSNU·z₂), z₃, σ_reset·z₄, with z_j the normals of
+    the instance streams :data:`PATTERN_STREAMS` of ``rng`` (a Generator, one ``integers`` call, or an integer
+    seed) at each pixel's flat index."""
+    seed = rng_mod.seed_of(rng)
+    z = [rng_mod.normals(rng_mod.stream_key(seed, name), shape) for name in PATTERN_STREAMS]
+    gain = 1.0 + params.prnu_fraction * z[0]
+    dark = np.maximum(0.0, 1.0 + params.dsnu_fraction * z[1])
+    return FixedPattern(gain, dark, z[2], lut.sigma_col_reset_v * z[3])
 
 
 def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> PixelLut:
@@ -212,19 +225,25 @@ def fd_signal_v(electrons, lut: PixelLut) -> np.ndarray:
 
 
 # -- kernel and reference ---------------------------------------------------------------------------
-@njit(fastmath=config.FASTMATH, cache=True)
-def _pixel_kernel(n_photo, n_dark, z_ktc, z_read, cds_z, sf_offset_v, e_grid, cds_lut_v, sig_e, sig_v,
-                  line_offset_v, line_k, v_col_rst_v, ktc_col_sigma_v, read_sigma_v, sf_mode, cds, out_v):
-    for i in range(n_photo.size):
-        n_e = n_photo[i] + n_dark[i]
+@njit(parallel=True, fastmath=config.FASTMATH, cache=True)
+def _pixel_kernel(mu_e, mu_d, keys, cds_z, sf_offset_v, e_grid, cds_lut_v, sig_e, sig_v, line_offset_v, line_k,
+                  v_col_rst_v, ktc_col_sigma_v, read_sigma_v, sf_mode, cds, out_v):
+    """One exposure per element i, drawing its own numbers at counter i of the four temporal streams
+    (``keys``: photo, dark, kTC, read); the pattern maps repeat over leading axes (element i % their size)."""
+    n_pat = cds_z.size
+    for i in prange(mu_e.size):
+        n_e = float(rng_mod.poisson(keys[0], i, mu_e[i])) + float(rng_mod.poisson(keys[1], i, mu_d[i]))
+        j = i % n_pat
         if sf_mode == IDEAL_CODE:
             y = line_offset_v + line_k * n_e
         else:
-            y = interp_linear(n_e, e_grid, cds_lut_v) + interp_linear(n_e, sig_e, sig_v) * cds_z[i]
+            y = interp_linear(n_e, e_grid, cds_lut_v) + interp_linear(n_e, sig_e, sig_v) * cds_z[j]
+        z_read = rng_mod.normal(keys[3], i)
         if cds:
-            out_v[i] = y + read_sigma_v * z_read[i]
+            out_v[i] = y + read_sigma_v * z_read
         else:
-            out_v[i] = v_col_rst_v - y + ktc_col_sigma_v * z_ktc[i] + sf_offset_v[i] + read_sigma_v * z_read[i]
+            z_ktc = rng_mod.normal(keys[2], i)
+            out_v[i] = v_col_rst_v - y + ktc_col_sigma_v * z_ktc + sf_offset_v[j] + read_sigma_v * z_read
 
 
 def _check_inputs(photon_flux_per_s, exposure_s, params: Pixel4tParams):
@@ -240,39 +259,50 @@ def _check_inputs(photon_flux_per_s, exposure_s, params: Pixel4tParams):
     return flux, t
 
 
-def _draws(flux, t, params: Pixel4tParams, pattern: FixedPattern | None, rng: np.random.Generator):
-    """Electron counts (Poisson), the standard normals of the kTC and read noise, and the pattern maps."""
-    if rng is None:
-        raise ValueError("the pixel model needs a numpy.random.Generator (rng=np.random.default_rng(seed))")
+def _means(flux, t, params: Pixel4tParams, pattern: FixedPattern | None):
+    """Poisson means (e⁻) of the photo and dark electrons, μ_e = QE·Φ·t·(1 + PRNU_i), μ_d = I_dark·t·(1 + DSNU_i),
+    capped at 1000 full wells (beyond ~1e15 a Poisson draw overflows; anything past the LUT's last point is
+    held there anyway)."""
     gain = 1.0 if pattern is None else pattern.gain
     dark = 1.0 if pattern is None else pattern.dark
-    mu_e = params.quantum_efficiency * flux * t * gain
-    mu_d = np.broadcast_to(params.dark_current_e_per_s * t * dark, flux.shape)
-    # beyond ~1e15 the Poisson draw overflows; anything past the LUT's last point is held there anyway
     cap = 1e3 * params.full_well_e
-    n_photo = rng.poisson(np.minimum(mu_e, cap)).astype(float)
-    n_dark = rng.poisson(np.minimum(mu_d, cap)).astype(float)
-    z_ktc = rng.standard_normal(flux.shape)
-    z_read = rng.standard_normal(flux.shape)
+    mu_e = np.minimum(params.quantum_efficiency * flux * t * gain, cap)
+    mu_d = np.minimum(np.broadcast_to(params.dark_current_e_per_s * t * dark, flux.shape), cap)
+    return np.ascontiguousarray(mu_e, dtype=float), np.ascontiguousarray(mu_d, dtype=float)
 
-    def pattern_map(name):
-        return (np.zeros(flux.shape) if pattern is None
-                else np.ascontiguousarray(np.broadcast_to(getattr(pattern, name), flux.shape), dtype=float))
 
-    return n_photo, n_dark, z_ktc, z_read, pattern_map("cds_z"), pattern_map("sf_offset_v")
+def _keys(rng, frame) -> np.ndarray:
+    """The temporal stream keys (photo, dark, kTC, read) of ``rng`` (Generator or integer seed) and frame."""
+    seed = rng_mod.seed_of(rng)  # raises ValueError without a Generator or seed
+    return np.array([rng_mod.stream_key(seed, name, frame) for name in TEMPORAL_STREAMS], dtype=np.uint64)
+
+
+def _pattern_maps(shape, pattern: FixedPattern | None):
+    """(cds_z, sf_offset_v) flattened: the pattern's own maps when they are the trailing shape of ``shape``
+    (the kernel repeats them over the leading axes), else broadcast to ``shape``; one zero without a pattern."""
+    if pattern is None:
+        return np.zeros(1), np.zeros(1)
+    maps = [np.ascontiguousarray(getattr(pattern, n), dtype=float) for n in ("cds_z", "sf_offset_v")]
+    if maps[0].shape != maps[1].shape or tuple(shape[len(shape) - maps[0].ndim:]) != maps[0].shape:
+        maps = [np.ascontiguousarray(np.broadcast_to(m, shape)) for m in maps]
+    return maps[0].ravel(), maps[1].ravel()
 
 
 def pixel_4t(photon_flux_per_s, exposure_s: float, lut: PixelLut, params: Pixel4tParams = Pixel4tParams(),
-             rng: np.random.Generator | None = None, pattern: FixedPattern | None = None) -> np.ndarray:
-    """Pixel output (V) for each pixel's photon flux (photons/s) over one exposure (s); numba kernel.
+             rng=None, pattern: FixedPattern | None = None, *, frame: int = 0) -> np.ndarray:
+    """Pixel output (V) for each pixel's photon flux (photons/s) over one exposure (s); numba kernel, parallel
+    over pixels, each drawing its own numbers (circuitsim.rng) at its flat index in the streams of ``rng`` (a
+    Generator: one ``integers`` call; or an integer seed) and ``frame``.
 
     With CDS the output is the column-voltage drop from reset to signal level (V; the dark offset at zero
     light); without, the column voltage at the signal level. Beyond the LUT's last electron count the
     output is held there (soft saturation ends in the photodiode model's limit)."""
     flux, t = _check_inputs(photon_flux_per_s, exposure_s, params)
-    n_photo, n_dark, z_ktc, z_read, cds_z, offset = _draws(flux, t, params, pattern, rng)
+    keys = _keys(rng, frame)
+    mu_e, mu_d = _means(flux, t, params, pattern)
+    cds_z, offset = _pattern_maps(flux.shape, pattern)
     out = np.empty_like(flux)
-    _pixel_kernel(n_photo.ravel(), n_dark.ravel(), z_ktc.ravel(), z_read.ravel(), cds_z.ravel(), offset.ravel(),
+    _pixel_kernel(mu_e.ravel(), mu_d.ravel(), keys, cds_z, offset,
                   lut.electrons_e, lut.cds_v, lut.sigma_e, lut.sigma_cds_v, float(lut.line_coeffs[0]),
                   float(lut.line_coeffs[1]), lut.v_col_reset_v, lut.sf_gain * params.ktc_sigma_v,
                   float(params.read_noise_v), params.sf_mode.code, bool(params.cds), out.ravel())
@@ -280,22 +310,27 @@ def pixel_4t(photon_flux_per_s, exposure_s: float, lut: PixelLut, params: Pixel4
 
 
 def pixel_4t_reference(photon_flux_per_s, exposure_s: float, lut: PixelLut,
-                       params: Pixel4tParams = Pixel4tParams(), rng: np.random.Generator | None = None,
-                       pattern: FixedPattern | None = None) -> np.ndarray:
-    """Plain NumPy oracle of :func:`pixel_4t` (same draws for the same ``rng`` state)."""
+                       params: Pixel4tParams = Pixel4tParams(), rng=None,
+                       pattern: FixedPattern | None = None, *, frame: int = 0) -> np.ndarray:
+    """Plain NumPy oracle of :func:`pixel_4t`: the same numbers from the same counters (circuitsim.rng's
+    vectorised references), then N = N_photo + N_dark through the transfer."""
     flux, t = _check_inputs(photon_flux_per_s, exposure_s, params)
-    n_photo, n_dark, z_ktc, z_read, cds_z, offset = _draws(flux, t, params, pattern, rng)
-    n_e = n_photo + n_dark
+    keys = _keys(rng, frame)
+    mu_e, mu_d = _means(flux, t, params, pattern)
+    i = np.arange(flux.size).reshape(flux.shape)
+    n_e = rng_mod.poisson_array(keys[0], i, mu_e).astype(float) + rng_mod.poisson_array(keys[1], i, mu_d).astype(float)
     y = expected_output_v(n_e, lut, params)
-    if params.sf_mode != Mode.IDEAL:
-        y = y + np.interp(n_e, lut.sigma_e, lut.sigma_cds_v) * cds_z
+    if params.sf_mode != Mode.IDEAL and pattern is not None:
+        y = y + np.interp(n_e, lut.sigma_e, lut.sigma_cds_v) * np.broadcast_to(pattern.cds_z, flux.shape)
+    read = params.read_noise_v * rng_mod.normal_array(keys[3], i)
     if params.cds:
-        return y + params.read_noise_v * z_read
-    return lut.v_col_reset_v - y + lut.sf_gain * params.ktc_sigma_v * z_ktc + offset + params.read_noise_v * z_read
+        return y + read
+    offset = 0.0 if pattern is None else np.broadcast_to(pattern.sf_offset_v, flux.shape)
+    return lut.v_col_reset_v - y + lut.sf_gain * params.ktc_sigma_v * rng_mod.normal_array(keys[2], i) + offset + read
 
 
 def photon_transfer(photon_flux_per_s, exposure_s: float, lut: PixelLut, params: Pixel4tParams,
-                    rng: np.random.Generator, frames: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+                    rng, frames: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """Simulated photon-transfer curve of one pixel: (mean, temporal variance) of the output at each
     flux over ``frames`` exposures (V, V²). Without fixed pattern, so the variance is temporal only."""
     flux = np.asarray(photon_flux_per_s, float)

@@ -12,7 +12,9 @@ row order, then column order (the input-stationary dataflow: per pixel row, 4 in
 Noise: the instance-to-instance σ of each block (Monte Carlo LUTs; the SCM's on its own Monte Carlo grid)
 is drawn once per PE (the PEs are
 column-parallel, so it is column fixed-pattern noise shared by all block rows); kT/C noise is drawn per
-operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Modes
+operation. The pixel's PRNU/DSNU/SF offset are drawn once per pixel. Every number comes from circuitsim.rng,
+a function of (seed, stream, frame, element index): the kernels draw their own inside the prange loops and
+the references the same from the same counters (:class:`Draws` gives the layout). Modes
 (:class:`~circuitsim.blocks.modes.Mode`): ``ideal`` (buffer lines, Eq. 3, no noise), ``hard`` (calibrated
 LUTs, no noise), ``noisy`` (LUTs + all noise).
 
@@ -32,11 +34,12 @@ import numpy as np
 from numba import njit, prange
 
 from circuitsim import config
+from circuitsim import rng as rng_mod
 from circuitsim.blocks import fvf as fvf_block
 from circuitsim.blocks import pixel_4t as pixel_block
 from circuitsim.blocks import psf as psf_block
 from circuitsim.blocks import scm as scm_block
-from circuitsim.blocks.kernels import interp_linear
+from circuitsim.blocks.kernels import interp_linear, interp_linear_row
 from circuitsim.blocks.modes import HARD_CODE, IDEAL_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.errors import InputRangeError
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
@@ -166,31 +169,51 @@ class Models:
                    scm_block.load_lut(point, store), scm_block.ScmParams(), fvf_block.load_lut(point, store))
 
 
-@dataclass
+#: Counter-based streams of the chain (circuitsim.rng). Mismatch is an instance of the sensor (per PE, the same
+#: in every frame of a seed; counters: the flat index over (PE, ...)); kT/C is temporal (keyed by the frame;
+#: counters: the flat index over (pass, block row, PE, ...)).
+MISMATCH_STREAMS = ("leca.psf.mismatch", "leca.scm.mismatch", "leca.fvf.mismatch")
+THERMAL_STREAMS = ("leca.psf.ktc", "leca.scm.ktc", "leca.scm.reset")
+
+
+@dataclass(frozen=True)
 class Draws:
-    """Every random number of one frame, drawn up front so the numba and NumPy paths see the same ones."""
+    """Where the random numbers of one frame's PE chain come from: the per-PE mismatch normals (small arrays,
+    drawn up front from their counters) and the keys of the kT/C streams, whose normals the kernel draws
+    inside its loops (and the reference from the same counters): the i-buffer write of pixel (r, c) of block
+    (p, by, bx) at counter ((p·nby + by)·nbx + bx)·16 + 4·r + c, MAC m of kernel slot k at
+    (((p·nby + by)·nbx + bx)·4 + k)·16 + m, the reset of o-buffer s (0 = p, 1 = n) of slot k at
+    (((p·nby + by)·nbx + bx)·4 + k)·2 + s. ``temporal=False`` switches the kT/C draws off (one instance
+    without temporal noise)."""
 
     z_psf_mm: np.ndarray  # (n_pe, 4): i-buffer + PSF instance, per PE
-    z_psf_th: np.ndarray  # (passes, nby, nbx, 4, 4): kT/C of each i-buffer write
     z_scm_mm: np.ndarray  # (n_pe, 4, 16): per PE, kernel slot and MAC position
-    z_scm_th: np.ndarray  # (passes, nby, nbx, 4, 16)
-    z_scm_reset: np.ndarray  # (passes, nby, nbx, 4, 2): reset kT/C of the o-buffers p, n of each output
     z_fvf_mm: np.ndarray  # (n_pe, 4, 2): the FVF of each o-buffer
+    psf_th_key: int = 0
+    scm_th_key: int = 0
+    scm_reset_key: int = 0
+    temporal: bool = True
 
 
-def draw_chain(config_: LecaConfig, nby: int, nbx: int, rng: np.random.Generator) -> Draws:
-    p = config_.passes
+def draw_chain(config_: LecaConfig, nby: int, nbx: int, rng, frame: int = 0) -> Draws:
+    """The chain's draws of ``rng`` (a Generator: one ``integers`` call; or an integer seed) and ``frame``:
+    mismatch normals z = Φ⁻¹(u) of the instance streams at their flat index; kT/C keys of the frame."""
     if config_.mode != Mode.NOISY:
         zeros = np.zeros
-        return Draws(zeros((nbx, 4)), zeros((p, nby, nbx, 4, 4)), zeros((nbx, 4, MACS)),
-                     zeros((p, nby, nbx, 4, MACS)), zeros((p, nby, nbx, 4, 2)), zeros((nbx, 4, 2)))
-    return Draws(rng.standard_normal((nbx, 4)), rng.standard_normal((p, nby, nbx, 4, 4)),
-                 rng.standard_normal((nbx, 4, MACS)), rng.standard_normal((p, nby, nbx, 4, MACS)),
-                 rng.standard_normal((p, nby, nbx, 4, 2)), rng.standard_normal((nbx, 4, 2)))
+        return Draws(zeros((nbx, 4)), zeros((nbx, 4, MACS)), zeros((nbx, 4, 2)), temporal=False)
+    seed = rng_mod.seed_of(rng)
+    mm = [rng_mod.normals(rng_mod.stream_key(seed, name), shape)
+          for name, shape in zip(MISMATCH_STREAMS, ((nbx, 4), (nbx, 4, MACS), (nbx, 4, 2)))]
+    keys = [int(rng_mod.stream_key(seed, name, frame)) for name in THERMAL_STREAMS]
+    return Draws(*mm, *keys)
 
 
-def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.random.Generator) -> np.ndarray:
-    """i-buffer voltages (passes, nby, nbx, 4, 4) from the raw image: one pixel readout per pass."""
+def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng, frame: int = 0,
+                   reference: bool = False) -> np.ndarray:
+    """i-buffer voltages (passes, nby, nbx, 4, 4) from the raw image: one pixel readout per pass, all passes in
+    one call of the pixel block (its temporal counters run over (pass, row, column); the fixed pattern is
+    drawn once). ``rng``: Generator or integer seed (unused unless noisy); ``reference``: the pixel's NumPy
+    oracle."""
     raw = np.asarray(raw, float)
     if raw.ndim != 2 or raw.shape[0] % BLOCK or raw.shape[1] % BLOCK:
         raise InputRangeError(f"raw image must be 2-D with sides divisible by 4, got {raw.shape}")
@@ -198,20 +221,18 @@ def pixel_voltages(raw: np.ndarray, cfg: LecaConfig, models: Models, rng: np.ran
         raise InputRangeError("raw image values must be finite and >= 0 (1.0 = max_flux_per_s)")
     flux = raw * cfg.max_flux_per_s
     params = models.pixel_params
-    noisy = cfg.mode == Mode.NOISY
-    if not noisy:
-        params = replace(params, read_noise_v=0.0, prnu_fraction=0.0, dsnu_fraction=0.0,
-                                     dark_current_e_per_s=0.0)
-    pattern = pixel_block.fixed_pattern(raw.shape, params, models.pixel_lut, rng) if noisy else None
-    reads = []
-    for _ in range(cfg.passes):
-        if noisy:
-            dv = pixel_block.pixel_4t(flux, cfg.exposure_s, models.pixel_lut, params, rng, pattern)
-        else:  # noise-free: the expected signal (no Poisson draw)
-            dv = expected_cds_v(flux, cfg.exposure_s, models, params)
-        reads.append(np.clip(V_PIX_DARK_V - dv, psf_block.V_PIX_RANGE_V[0], V_PIX_DARK_V))
+    if cfg.mode == Mode.NOISY:
+        seed = rng_mod.seed_of(rng)
+        pattern = pixel_block.fixed_pattern(raw.shape, params, models.pixel_lut, seed)
+        pixel = pixel_block.pixel_4t_reference if reference else pixel_block.pixel_4t
+        flux_passes = np.broadcast_to(flux, (cfg.passes,) + raw.shape)
+        dv = pixel(flux_passes, cfg.exposure_s, models.pixel_lut, params, seed, pattern, frame=frame)
+    else:  # noise-free: the expected signal (no Poisson draw)
+        params = replace(params, read_noise_v=0.0, prnu_fraction=0.0, dsnu_fraction=0.0, dark_current_e_per_s=0.0)
+        dv = np.broadcast_to(expected_cds_v(flux, cfg.exposure_s, models, params), (cfg.passes,) + raw.shape)
+    reads = np.clip(V_PIX_DARK_V - dv, psf_block.V_PIX_RANGE_V[0], V_PIX_DARK_V)
     nby, nbx = raw.shape[0] // BLOCK, raw.shape[1] // BLOCK
-    v = np.stack(reads).reshape(cfg.passes, nby, BLOCK, nbx, BLOCK).transpose(0, 1, 3, 2, 4)
+    v = reads.reshape(cfg.passes, nby, BLOCK, nbx, BLOCK).transpose(0, 1, 3, 2, 4)
     return np.ascontiguousarray(v)
 
 
@@ -222,47 +243,61 @@ def expected_cds_v(flux, exposure_s, models: Models, params) -> np.ndarray:
     return pixel_block.expected_output_v(electrons, models.pixel_lut, params)
 
 
+@njit(fastmath=config.FASTMATH, cache=True)
+def _psf_inputs(v_pix, p, by, bx, psf_x, psf_out, psf_sig, psf_line, psf_th, z_psf_mm, psf_key, temporal, mode,
+                base, vin):
+    """The 16 SCM inputs (V) of block (p, by, bx): PSF(v_pix) [+ σ_PSF(v)·z_mm + σ_kTC·z_th, z_th the normal
+    of counter base·16 + m], shared by the 4 kernel slots."""
+    for m in range(MACS):
+        r = m // BLOCK
+        c = m % BLOCK
+        v = v_pix[p, by, bx, r, c]
+        if mode == IDEAL_CODE:
+            vin[m] = psf_line[0] + psf_line[1] * v
+        else:
+            vin[m] = interp_linear(v, psf_x, psf_out)
+            if mode == NOISY_CODE:
+                z_th = rng_mod.normal(psf_key, base * MACS + m) if temporal else 0.0
+                vin[m] += interp_linear(v, psf_x, psf_sig) * z_psf_mm[bx, c] + psf_th * z_th
+
+
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _pe_chain_kernel(v_pix, words, c_s, th_scm, th_reset, psf_x, psf_out, psf_sig, psf_line, psf_th, scm_x, scm_ep, scm_en,
                      scm_sig, scm_sx, rho_p, rho_n, c_out, v_cm, fvf_x, fvf_out, fvf_sig, fvf_line, z_psf_mm,
-                     z_psf_th, z_scm_mm, z_scm_th, z_scm_reset, z_fvf_mm, mode, out_d):
+                     z_scm_mm, z_fvf_mm, psf_key, scm_key, reset_key, temporal, mode, out_d):
     passes, nby, nbx = v_pix.shape[0], v_pix.shape[1], v_pix.shape[2]
     for job in prange(passes * nby):
         p = job // nby
         by = job % nby
+        vin = np.empty(MACS)
         for bx in range(nbx):
+            base = job * nbx + bx  # flat index of (p, by, bx): the counters of its draws
+            _psf_inputs(v_pix, p, by, bx, psf_x, psf_out, psf_sig, psf_line, psf_th, z_psf_mm, psf_key, temporal,
+                        mode, base, vin)
             for k in range(OUTPUTS_PER_PASS):
                 vp = v_cm + rho_p  # the reset pedestal (zero in ideal mode), as in scm_accumulate
                 vn = v_cm + rho_n
-                if mode == NOISY_CODE:  # kT/C_out of each o-buffer's reset
-                    vp += th_reset * z_scm_reset[p, by, bx, k, 0]
-                    vn += th_reset * z_scm_reset[p, by, bx, k, 1]
+                if mode == NOISY_CODE and temporal:  # kT/C_out of each o-buffer's reset
+                    slot = base * OUTPUTS_PER_PASS + k
+                    vp += th_reset * rng_mod.normal(reset_key, 2 * slot)
+                    vn += th_reset * rng_mod.normal(reset_key, 2 * slot + 1)
                 for m in range(MACS):
-                    r = m // BLOCK
-                    c = m % BLOCK
-                    v = v_pix[p, by, bx, r, c]
-                    if mode == IDEAL_CODE:
-                        vin = psf_line[0] + psf_line[1] * v
-                    else:
-                        vin = interp_linear(v, psf_x, psf_out)
-                        if mode == NOISY_CODE:
-                            vin += interp_linear(v, psf_x, psf_sig) * z_psf_mm[bx, c] + psf_th * z_psf_th[p, by, bx, r, c]
                     w = words[p, k, m]
                     neg = (w >> 4) & 1
                     cs = c_s[p, k, m]
                     recv = vn if neg == 1 else vp
-                    new = (cs * (2.0 * v_cm - vin) + c_out * recv) / (c_out + cs)
+                    new = (cs * (2.0 * v_cm - vin[m]) + c_out * recv) / (c_out + cs)
                     if neg == 1:
                         vn = new
                     else:
                         vp = new
                     if mode >= HARD_CODE:
                         share = c_out / (c_out + cs)  # the part of the pedestal Eq. 3 already carries over
-                        vp += interp_linear(vin, scm_x, scm_ep[w]) - rho_p * (1.0 if neg == 1 else share)
-                        vn += interp_linear(vin, scm_x, scm_en[w]) - rho_n * (share if neg == 1 else 1.0)
+                        vp += interp_linear_row(vin[m], scm_x, scm_ep, w) - rho_p * (1.0 if neg == 1 else share)
+                        vn += interp_linear_row(vin[m], scm_x, scm_en, w) - rho_n * (share if neg == 1 else 1.0)
                         if mode == NOISY_CODE:
-                            d = (interp_linear(vin, scm_sx, scm_sig[w]) * z_scm_mm[bx, k, m]
-                                 + th_scm[p, k, m] * z_scm_th[p, by, bx, k, m])
+                            z_th = rng_mod.normal(scm_key, (base * OUTPUTS_PER_PASS + k) * MACS + m) if temporal else 0.0
+                            d = interp_linear_row(vin[m], scm_sx, scm_sig, w) * z_scm_mm[bx, k, m] + th_scm[p, k, m] * z_th
                             if neg == 1:
                                 vn += d
                             else:
@@ -316,8 +351,23 @@ def check_interface(v_pix: np.ndarray, cfg: LecaConfig, models: Models) -> None:
         )
 
 
+def _mismatch(draws: Draws, nbx: int):
+    """The mismatch arrays as contiguous floats of the PE count ``nbx``."""
+    shapes = ((nbx, 4), (nbx, 4, MACS), (nbx, 4, 2))
+    arrays = (draws.z_psf_mm, draws.z_scm_mm, draws.z_fvf_mm)
+    return tuple(np.ascontiguousarray(np.broadcast_to(a, s), dtype=float) for a, s in zip(arrays, shapes))
+
+
+def _thermal_normals(draws: Draws, key: int, shape) -> np.ndarray:
+    """The kT/C normals of one stream over ``shape`` (counters: the flat index), zeros when temporal is off."""
+    if not draws.temporal:
+        return np.zeros(shape)
+    return rng_mod.normal_array(np.uint64(key), np.arange(int(np.prod(shape))).reshape(shape))
+
+
 def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
-    """Differential ADC input (passes, nby, nbx, 4) in V, numba-parallel over block rows."""
+    """Differential ADC input (passes, nby, nbx, 4) in V, numba-parallel over block rows; the kT/C normals are
+    drawn inside the loops from their counters (see :class:`Draws`), so any thread count gives the same."""
     check_interface(v_pix, cfg, models)
     words, c_s, th, th_reset, psf_th = _chain_arrays(cfg, models)
     out = np.empty(v_pix.shape[:3] + (OUTPUTS_PER_PASS,))
@@ -329,14 +379,16 @@ def pe_chain(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -
     _pe_chain_kernel(v_pix, words, c_s, th, th_reset, p.x_v, p.out_v, p.sigma_v, p.line_coeffs, psf_th, s.x_v, *word_major,
                      sigma_axis, rho_p, rho_n, models.scm_params.c_out_f, models.scm_params.v_cm_v,
                      f.x_v, f.out_v,
-                     f.sigma_v, f.line_coeffs, draws.z_psf_mm, draws.z_psf_th, draws.z_scm_mm, draws.z_scm_th,
-                     draws.z_scm_reset, draws.z_fvf_mm, cfg.mode.code, out)
+                     f.sigma_v, f.line_coeffs, *_mismatch(draws, v_pix.shape[2]), np.uint64(draws.psf_th_key),
+                     np.uint64(draws.scm_th_key), np.uint64(draws.scm_reset_key), bool(draws.temporal), cfg.mode.code,
+                     out)
     return out
 
 
 def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws: Draws) -> np.ndarray:
     """Plain NumPy oracle of :func:`pe_chain`: the PSF and FVF LUTs with ``numpy.interp`` and the SCM
-    through the block's own :func:`circuitsim.blocks.scm.scm_accumulate`, fed the same draws."""
+    through the block's own :func:`circuitsim.blocks.scm.scm_accumulate`, fed the same numbers (the kT/C
+    normals from the same counters by circuitsim.rng's vectorised reference)."""
     check_interface(v_pix, cfg, models)
     psf_th = _chain_arrays(cfg, models)[-1]
     words = _words(cfg.weights, cfg.passes)
@@ -347,13 +399,16 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
     else:
         vin = np.interp(v_pix, p.x_v, p.out_v)
         if mode == NOISY_CODE:
-            vin = vin + np.interp(v_pix, p.x_v, p.sigma_v) * draws.z_psf_mm[None, None, :, None, :] \
-                + psf_th * draws.z_psf_th
+            z_psf_mm, _, _ = _mismatch(draws, v_pix.shape[2])
+            vin = vin + np.interp(v_pix, p.x_v, p.sigma_v) * z_psf_mm[None, None, :, None, :] \
+                + psf_th * _thermal_normals(draws, draws.psf_th_key, v_pix.shape)
     passes, nby, nbx = v_pix.shape[:3]
     shape = (passes, nby, nbx, OUTPUTS_PER_PASS, MACS)
     x = np.broadcast_to(vin.reshape(passes, nby, nbx, 1, MACS), shape)      # the same inputs for the 4 kernels
     w = np.broadcast_to(words[:, None, None, :, :], shape)
-    z = (draws.z_scm_mm[None, None], draws.z_scm_th, draws.z_scm_reset)
+    _, z_scm_mm, z_fvf_mm = _mismatch(draws, nbx)
+    z = (z_scm_mm[None, None], _thermal_normals(draws, draws.scm_th_key, shape),
+         _thermal_normals(draws, draws.scm_reset_key, shape[:-1] + (2,)))
     params = replace(models.scm_params, mode=cfg.mode)
     vp_all, vn_all = scm_block.scm_accumulate(x, w, models.scm_lut, params, draws=z)
     vp, vn = vp_all[..., -1], vn_all[..., -1]
@@ -361,8 +416,8 @@ def pe_chain_reference(v_pix: np.ndarray, cfg: LecaConfig, models: Models, draws
         return f.line_coeffs[1] * (vp - vn)
     fp, fn = np.interp(vp, f.x_v, f.out_v), np.interp(vn, f.x_v, f.out_v)
     if mode == NOISY_CODE:
-        fp = fp + np.interp(vp, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 0]
-        fn = fn + np.interp(vn, f.x_v, f.sigma_v) * draws.z_fvf_mm[None, None, :, :, 1]
+        fp = fp + np.interp(vp, f.x_v, f.sigma_v) * z_fvf_mm[None, None, :, :, 0]
+        fn = fn + np.interp(vn, f.x_v, f.sigma_v) * z_fvf_mm[None, None, :, :, 1]
     return fp - fn
 
 
@@ -388,12 +443,19 @@ def _to_feature_map(v_d: np.ndarray, cfg: LecaConfig) -> np.ndarray:
     return maps[: cfg.n_ch]
 
 
-def simulate_frame(raw: np.ndarray, cfg: LecaConfig, rng: np.random.Generator, models: Models | None = None,
-                   reference: bool = False) -> FrameResult:
-    """One frame through the whole chain (numba; ``reference=True`` runs the NumPy oracle instead)."""
+def simulate_frame(raw: np.ndarray, cfg: LecaConfig, rng, models: Models | None = None,
+                   reference: bool = False, *, frame: int = 0) -> FrameResult:
+    """One frame through the whole chain (numba; ``reference=True`` runs the NumPy oracle instead).
+
+    ``rng``: an integer seed, or a :class:`numpy.random.Generator` from which one ``integers`` call takes the
+    seed (so repeated calls with one Generator simulate new sensors); unused unless noisy. Every random number
+    is a function of (seed, stream, frame, element index) (circuitsim.rng): the fixed pattern and mismatch
+    (one fabricated sensor) depend on the seed only, the temporal noise also on ``frame``, so frames
+    0, 1, 2 ... of one seed are a video from one sensor. Neither the thread count nor the path changes them."""
     models = models or Models.load(cfg.point)
-    v_pix = pixel_voltages(raw, cfg, models, rng)
-    draws = draw_chain(cfg, v_pix.shape[1], v_pix.shape[2], rng)
+    seed = rng_mod.seed_of(rng) if cfg.mode == Mode.NOISY else None
+    v_pix = pixel_voltages(raw, cfg, models, seed, frame, reference)
+    draws = draw_chain(cfg, v_pix.shape[1], v_pix.shape[2], seed, frame)
     v_d = (pe_chain_reference if reference else pe_chain)(v_pix, cfg, models, draws)
     analog = _to_feature_map(v_d, cfg)
     return FrameResult(quantize(analog, cfg), analog, cfg)

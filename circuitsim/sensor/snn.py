@@ -20,11 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba import njit, prange
 
+from circuitsim import config
+from circuitsim import rng as rng_mod
 from circuitsim.blocks import cds as cds_block
 from circuitsim.blocks import comparator2t as cmp_block
 from circuitsim.blocks import inpixel_conv as conv_block
 from circuitsim.blocks import pixel_4t as pixel_block
+from circuitsim.blocks.kernels import interp_linear
 from circuitsim.blocks.modes import Mode, parse_field
 from circuitsim.errors import InputRangeError
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
@@ -94,25 +98,66 @@ class SnnModels:
                    pixel_block.load_lut(point, store))
 
 
-def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng: np.random.Generator) -> np.ndarray:
-    """Floating-diffusion voltage (3, H, W) in V after exposure: the calibrated pixel's FD level at the
-    signal sample for N_photo + N_dark electrons (SPICE LUT over electrons: dark offset, transfer efficiency,
-    compression), with Poisson shot noise on both and the kT/C reset noise sqrt(kT/C_FD)·z in noisy mode
-    (expected values in hard mode)."""
+#: Counter-based streams (circuitsim.rng): temporal ones keyed by the frame (counters: the flat index over
+#: (colour, row, column)); the comparators' offsets are the instance (counters: (channel, column)); the CDS
+#: wrapper takes a Generator: Philox keyed by (seed, "snn.cds", frame).
+FD_STREAMS = ("snn.photo", "snn.dark", "snn.ktc")
+COMPARATOR_STREAM = "snn.comparator.offset"
+CDS_STREAM = "snn.cds"
+
+
+def _fd_means(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels):
+    """Poisson means (3, H, W) in e⁻: μ_photo = QE·Φ·t, μ_dark = I_dark·t."""
     img = np.asarray(image_rgb, float)
     if img.ndim != 3 or img.shape[2] != 3:
         raise InputRangeError(f"image must be (H, W, 3), got {img.shape}")
     if not np.all(np.isfinite(img)) or img.min() < 0:
         raise InputRangeError("image values must be finite and >= 0 (1.0 = max_flux_per_s)")
     p = models.pixel
-    mean_photo = p.quantum_efficiency * img.transpose(2, 0, 1) * cfg.max_flux_per_s * cfg.exposure_s
-    mean_dark = np.full(mean_photo.shape, p.dark_current_e_per_s * cfg.exposure_s)
-    if cfg.mode == Mode.NOISY:
-        electrons = rng.poisson(mean_photo) + rng.poisson(mean_dark)
-        reset_noise = p.ktc_sigma_v * rng.standard_normal(mean_photo.shape)
-    else:
-        electrons, reset_noise = mean_photo + mean_dark, 0.0
-    return pixel_block.fd_signal_v(electrons, models.pixel_lut) + reset_noise
+    mean_photo = np.ascontiguousarray(p.quantum_efficiency * img.transpose(2, 0, 1) * cfg.max_flux_per_s * cfg.exposure_s)
+    return mean_photo, np.full(mean_photo.shape, p.dark_current_e_per_s * cfg.exposure_s)
+
+
+def _fd_keys(rng, frame) -> np.ndarray:
+    seed = rng_mod.seed_of(rng)
+    return np.array([rng_mod.stream_key(seed, name, frame) for name in FD_STREAMS], dtype=np.uint64)
+
+
+@njit(parallel=True, fastmath=config.FASTMATH, cache=True)
+def _fd_kernel(mean_photo, mean_dark, keys, e_grid, fd_lut_v, ktc_sigma_v, out_v):
+    """V_FD,i = FD(N_i) + σ_kTC·z_i, N_i = Poisson(μ_photo,i) + Poisson(μ_dark,i), drawn at counter i."""
+    for i in prange(mean_photo.size):
+        n_e = float(rng_mod.poisson(keys[0], i, mean_photo[i]) + rng_mod.poisson(keys[1], i, mean_dark[i]))
+        out_v[i] = interp_linear(n_e, e_grid, fd_lut_v) + ktc_sigma_v * rng_mod.normal(keys[2], i)
+
+
+def fd_voltages(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng, frame: int = 0) -> np.ndarray:
+    """Floating-diffusion voltage (3, H, W) in V after exposure: the calibrated pixel's FD level at the
+    signal sample for N_photo + N_dark electrons (SPICE LUT over electrons: dark offset, transfer efficiency,
+    compression), with Poisson shot noise on both and the kT/C reset noise sqrt(kT/C_FD)·z in noisy mode
+    (expected values in hard mode). numba, parallel; each pixel draws its own numbers at its flat index in the
+    streams of ``rng`` (Generator: one ``integers`` call; or an integer seed) and ``frame``."""
+    mean_photo, mean_dark = _fd_means(image_rgb, cfg, models)
+    if cfg.mode != Mode.NOISY:
+        return pixel_block.fd_signal_v(mean_photo + mean_dark, models.pixel_lut)
+    out = np.empty(mean_photo.shape)
+    lut = models.pixel_lut
+    _fd_kernel(mean_photo.ravel(), mean_dark.ravel(), _fd_keys(rng, frame), lut.electrons_e, lut.fd_signal_v,
+               float(models.pixel.ktc_sigma_v), out.ravel())
+    return out
+
+
+def fd_voltages_reference(image_rgb: np.ndarray, cfg: SnnConfig, models: SnnModels, rng,
+                          frame: int = 0) -> np.ndarray:
+    """Plain NumPy oracle of :func:`fd_voltages`: the same numbers from the same counters."""
+    mean_photo, mean_dark = _fd_means(image_rgb, cfg, models)
+    if cfg.mode != Mode.NOISY:
+        return pixel_block.fd_signal_v(mean_photo + mean_dark, models.pixel_lut)
+    keys = _fd_keys(rng, frame)
+    i = np.arange(mean_photo.size).reshape(mean_photo.shape)
+    electrons = rng_mod.poisson_array(keys[0], i, mean_photo) + rng_mod.poisson_array(keys[1], i, mean_dark)
+    return (pixel_block.fd_signal_v(electrons, models.pixel_lut)
+            + models.pixel.ktc_sigma_v * rng_mod.normal_array(keys[2], i))
 
 
 def _taps(v_fd: np.ndarray) -> np.ndarray:
@@ -135,11 +180,17 @@ class SnnResult:
         return float(self.spikes.mean())
 
 
-def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng: np.random.Generator,
-                       models: SnnModels | None = None, reference: bool = False) -> SnnResult:
-    """One frame of the spiking first layer (block kernels; ``reference=True``: their NumPy oracles)."""
+def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng, models: SnnModels | None = None,
+                       reference: bool = False, *, frame: int = 0) -> SnnResult:
+    """One frame of the spiking first layer (block kernels; ``reference=True``: their NumPy oracles).
+
+    ``rng``: an integer seed, or a Generator from which one ``integers`` call takes it; every random number is
+    a function of (seed, stream, frame, element index) (circuitsim.rng): the comparators' offsets (the
+    fabricated instance) of the seed only, the shot, kT/C and CDS noise also of ``frame``."""
     models = models or SnnModels.load(cfg.point)
-    v_fd = fd_voltages(image_rgb, cfg, models, rng)
+    noisy = cfg.mode == Mode.NOISY
+    seed = rng_mod.seed_of(rng) if noisy else None
+    v_fd = (fd_voltages_reference if reference else fd_voltages)(image_rgb, cfg, models, seed, frame)
     taps, ny, nx = _taps(v_fd)
     n_out = taps.shape[0]
     weights = np.asarray(cfg.weights).reshape(len(cfg.weights), TAPS)
@@ -149,15 +200,18 @@ def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng: np.random.Gen
     cds_params = cds_block.CdsParams(mode=cfg.mode)
     cmp_params = cmp_block.Comparator2tParams(mode=cfg.mode)
     bias = cmp_block.bias_for_threshold_v(V_CMP_REF_V + np.asarray(cfg.thresholds_v, float), models.comparator)
-    z_offset = rng.standard_normal((len(weights), nx)) if cfg.mode == Mode.NOISY else np.zeros((len(weights), nx))
+    block_rng = rng_mod.generator(seed, CDS_STREAM, frame) if noisy else None
+    z_offset = (rng_mod.normal_array(rng_mod.stream_key(seed, COMPARATOR_STREAM), np.arange(len(weights) * nx))
+                .reshape(len(weights), nx) if noisy else np.zeros((len(weights), nx)))
     lo, hi = models.cds.x_v[0], models.cds.x_v[-1]
     spikes, outs, clipped = [], [], 0
     for ch, w in enumerate(weights):
         diff = conv(taps, np.broadcast_to(w, taps.shape), models.conv)
         clipped += int(np.count_nonzero((diff < lo) | (diff > hi)))
-        out = cds(np.clip(diff, lo, hi), models.cds, cds_params, rng)
+        out = cds(np.clip(diff, lo, hi), models.cds, cds_params, block_rng)
         z = np.broadcast_to(z_offset[ch], (ny, nx)).ravel()
-        s = comparator(V_CMP_REF_V + out, np.full(n_out, bias[ch]), models.comparator, cmp_params, rng, z_offset=z)
+        s = comparator(V_CMP_REF_V + out, np.full(n_out, bias[ch]), models.comparator, cmp_params, block_rng,
+                       z_offset=z)
         spikes.append(s.reshape(ny, nx))
         outs.append(out.reshape(ny, nx))
     return SnnResult(np.stack(spikes).astype(np.uint8), np.stack(outs), clipped, cfg)

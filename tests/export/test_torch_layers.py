@@ -58,10 +58,7 @@ def test_noisy_instance_equals_the_simulators_pe_chain(luts, raw):
     cfg = leca.LecaConfig(weights=w, q_bits=3, mode="noisy")
     models = leca.Models.load()
     v_pix = leca.pixel_voltages(raw, leca.LecaConfig(weights=w, q_bits=3, mode="hard"), models, None)
-    nby, nbx = v_pix.shape[1:3]
-    p = cfg.passes
-    draws = leca.Draws(inst.z_psf.numpy(), np.zeros((p, nby, nbx, 4, 4)), inst.z_scm.numpy(),
-                       np.zeros((p, nby, nbx, 4, 16)), np.zeros((p, nby, nbx, 4, 2)), inst.z_fvf.numpy())
+    draws = leca.Draws(inst.z_psf.numpy(), inst.z_scm.numpy(), inst.z_fvf.numpy(), temporal=False)
     v_d = leca._to_feature_map(leca.pe_chain(v_pix, cfg, models, draws), cfg)
     np.testing.assert_allclose(layer.analog(torch.tensor(raw)[None])[0].detach().numpy(), v_d, atol=1e-12)
 

@@ -6,6 +6,7 @@ accounting and report layers, and returns the text the CLI prints. Reports only 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,10 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
     cfg = LecaConfig(weights=default_weights(n_ch, seed), q_bits=q_bits, mode=mode, point=point)
     evaluation = frame_energy(n_ch, q_bits, point)
     img = load_image(image, ARRAY_ROWS)
-    result = simulate_frame(rgb_to_bayer(img), cfg, seed, Models.load(point))  # the seed keys circuitsim.rng
+    raw, models = rgb_to_bayer(img), Models.load(point)
+    started = time.perf_counter()
+    result = simulate_frame(raw, cfg, seed, models)  # the seed keys circuitsim.rng
+    elapsed_s = time.perf_counter() - started
     out = Path(out)
     atomic_write_bytes(out / "leca_frame.npz", npz_bytes({
         "codes": result.codes, "analog_V": result.analog_v, "weights": cfg.weights,
@@ -153,19 +157,27 @@ def simulate_leca_command(image: Path | None, config: str, seed: int, mode: str,
     png = frame_plots.write_feature_png(img, result, out / "leca_feature_map.png")
     if as_json:
         return _simulate_json("leca", evaluation, point, seed, mode, {"N_ch": n_ch, "Q_bit": q_bits},
-                              {"codes": list(result.codes.shape)}, [out / "leca_frame.npz", png])
+                              {"codes": list(result.codes.shape)}, [out / "leca_frame.npz", png], elapsed_s)
     return "\n".join([
         f"LeCA frame: N_ch={n_ch}, Q_bit={q_bits:g}, {mode} chain at {point}, seed {seed}",
         f"  feature map {result.codes.shape[0]}x{result.codes.shape[1]}x{result.codes.shape[2]} codes, "
         f"{evaluation.bits_per_frame:.0f} bits/frame",
         f"  energy of this frame: {evaluation.energy_per_frame_J * 1e6:.3f} uJ at {evaluation.frame_rate_hz:.0f} "
         f"frames/s at {point} ({ARCH} with N_ch, Q_bit overridden; {evaluation.technology} budgets where calibrated)",
+        _rate_line(elapsed_s, evaluation.frame_rate_hz),
         f"  wrote {out / 'leca_frame.npz'} and {png}",
     ])
 
 
+def _rate_line(elapsed_s: float, sensor_rate_hz: float) -> str:
+    """The simulation rate of this frame beside the sensor's own frame rate."""
+    return (f"  simulated in {elapsed_s * 1e3:.0f} ms: {1 / elapsed_s:.1f} simulated frames/s, "
+            f"{elapsed_s * sensor_rate_hz:.1f}x the sensor's frame time (one frame in a fresh process: it includes "
+            "loading the compiled kernels; benchmarks/frame_sim.py measures the steady rate)")
+
+
 def _simulate_json(system: str, evaluation, point: OperatingPoint, seed: int, mode: str, config: dict,
-                   shapes: dict, written) -> str:
+                   shapes: dict, written, elapsed_s: float) -> str:
     """The ``simulate --json`` record: what the text says, with every label (operating point, the energy
     lines' source kind and fallback reason), SI units in the keys."""
     summary = evaluation.summary()
@@ -175,6 +187,7 @@ def _simulate_json(system: str, evaluation, point: OperatingPoint, seed: int, mo
         **{k: summary[k] for k in ("energy_per_frame_J", "frame_rate_hz", "max_frame_rate_hz", "bits_per_frame",
                                    "compression_ratio", "technology", "lines")},
         "written": [str(p) for p in written],
+        "simulation_time_s": elapsed_s, "simulated_frames_per_s": 1 / elapsed_s,
     }, indent=2, default=str)
 
 
@@ -191,7 +204,10 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
     out = check_writable_dir(out)
     cfg = default_snn_config(channels, seed, mode, point=point)
     img = load_image(image, 224)
-    result = simulate_snn_frame(img, cfg, seed, SnnModels.load(point))  # the seed keys circuitsim.rng
+    models = SnnModels.load(point)
+    started = time.perf_counter()
+    result = simulate_snn_frame(img, cfg, seed, models)  # the seed keys circuitsim.rng
+    elapsed_s = time.perf_counter() - started
     evaluation = _evaluate_at("snn", {"N_ch": channels}, point)
     out = Path(out)
     atomic_write_bytes(out / "snn_frame.npz", npz_bytes({
@@ -201,7 +217,7 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
     if as_json:
         return _simulate_json("snn", evaluation, point, seed, mode, {"N_ch": channels},
                               {"spikes": list(result.spikes.shape), "spike_rate": float(result.spike_rate),
-                               "clipped": int(result.clipped)}, [out / "snn_frame.npz", png])
+                               "clipped": int(result.clipped)}, [out / "snn_frame.npz", png], elapsed_s)
     return "\n".join([
         f"SNN first layer: {channels} channels of 3x3x3 width-code kernels, stride 2, {mode} at {point}, "
         f"seed {seed}",
@@ -209,6 +225,7 @@ def simulate_snn_command(image: Path | None, channels: int, seed: int, mode: str
         f"{result.spike_rate:.3f}; {result.clipped} outputs clipped to the CDS's calibrated range",
         f"  energy of this frame: {evaluation.energy_per_frame_J * 1e6:.1f} uJ at {evaluation.frame_rate_hz:.0f} "
         f"frames/s at {point} (snn architecture with N_ch={channels}; {evaluation.technology} budgets where calibrated)",
+        _rate_line(elapsed_s, evaluation.frame_rate_hz),
         f"  wrote {out / 'snn_frame.npz'} and {png}",
     ])
 def parse_sets(specs) -> dict:

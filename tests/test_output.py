@@ -176,6 +176,9 @@ def test_simulate_json_names_the_point_and_every_energy_source(cli, tmp_path):
     assert all({"source_kind", "fallback_reason", "source"} <= set(line) for line in record["lines"])
     assert any("sky130/ff_27C/" in line["source"] for line in record["lines"])
     assert all(Path(p).is_file() for p in record["written"])
+    # the simulation rate is reported (measured, never bounded: a timing is not a test)
+    assert record["simulation_time_s"] > 0
+    assert record["simulated_frames_per_s"] == pytest.approx(1 / record["simulation_time_s"], rel=1e-12)
 
 
 def test_sweep_json_pareto_points_are_the_csv_rows(cli, tmp_path):

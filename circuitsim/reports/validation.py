@@ -263,7 +263,7 @@ def _line_figure(block: str, points: dict, spec):
     if has_mc:
         n = next(rec["mc_samples"] for rec in points.values() if "spice_sigma_V" in rec["curves"])
         axes[2].set(xlabel=xlabel, ylabel="σ [mV]")
-        axes[2].set_title(f"Monte Carlo σ, held-out seeds; bands: {level:.0%} χ² interval, n = {n}", fontsize=9)
+        axes[2].set_title(f"Monte Carlo σ, held-out seeds; bands or bars: {level:.0%} χ² interval, n = {n}", fontsize=9)
         axes[2].legend(fontsize=7)
         axes[3].axhline(1.0, color="0.3", lw=0.8)
         axes[3].set(xlabel=xlabel, ylabel="σ model / σ SPICE")
@@ -293,6 +293,10 @@ def _sigma_lines(ax_sigma, ax_ratio, rec, colour, point, names, flat, level):
         xm = xs[mask][o]
         tag = f"{label}{', ' + suffix if suffix else ''}"
         first = k == 0
+        if len(xm) < 2:  # a lone point (a sparse Monte Carlo grid): a band or a line would not show
+            _sigma_point(ax_sigma, ax_ratio, xm, (spice, s_lo, s_hi), (model, m_lo, m_hi), (ratio, r_lo, r_hi),
+                         mask, colour, marker, label, tag, first, level)
+            continue
         ax_sigma.fill_between(xm, s_lo[mask][o], s_hi[mask][o], color=colour, alpha=0.18, lw=0,
                               label=f"SPICE σ band, {label}" if first else None)
         ax_sigma.plot(xm, spice[mask][o], marker, ls="none", ms=3.5, mfc="none", color=colour,
@@ -313,6 +317,22 @@ def _sigma_lines(ax_sigma, ax_ratio, rec, colour, point, names, flat, level):
 
         ax_ratio.axhline(rec["sigma_ratio"], color=colour, ls="--", lw=0.8,
                          label=f"pooled {rec['sigma_ratio']:.3f} (bar {SIGMA_RATIO_BAND[0]}–{SIGMA_RATIO_BAND[1]})")
+
+
+def _sigma_point(ax_sigma, ax_ratio, xm, spice, model, ratio, mask, colour, marker, label, tag, first, level):
+    """One Monte Carlo point: SPICE σ (open marker) and model σ (x, beside it) with their χ² intervals as error
+    bars, the ratio with its F interval."""
+    def bar(ax, x, triple, **kw):
+        v, lo, hi = (np.asarray(t)[mask] for t in triple)
+        ax.errorbar(x, v, yerr=[v - lo, hi - v], ls="none", capsize=2.5, elinewidth=0.9, color=colour, **kw)
+        return v, lo, hi
+
+    dx = 0.004 * (ax_sigma.get_xlim()[1] - ax_sigma.get_xlim()[0]) + 1e-12
+    bar(ax_sigma, xm, spice, marker=marker, ms=4, mfc="none", label=f"SPICE σ ({level:.0%} interval), {label}" if first else None)
+    bar(ax_sigma, xm + dx, model, marker="x", ms=4, label=f"model σ ({level:.0%} interval), {label}" if first else None)
+    v, lo, hi = bar(ax_ratio, xm, ratio, marker=marker, ms=3.5, label=tag)
+    if np.any((lo > 1) | (hi < 1)):
+        ax_ratio.plot(xm, v, "x", color="C3", ms=7, label="interval misses 1.0" if first else None)
 
 
 def _heatmap_figure(block: str, points: dict, spec, levels):

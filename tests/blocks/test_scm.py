@@ -80,7 +80,7 @@ def test_sigma_on_its_own_monte_carlo_axis():
     a = scm_mac(v, w, lut, ScmParams(), np.random.default_rng(5))
     b = scm_mac_reference(v, w, lut, ScmParams(), np.random.default_rng(5))
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-14)
-    z = (np.ones(16), np.zeros(16), np.zeros(2))
+    z = (np.ones(16), np.zeros(16), np.ones(2))  # reset normals of 1: with the thermal noise off they add nothing
     vp, _ = scm_accumulate(np.full(16, 0.8), np.full(16, 3), lut, ScmParams(thermal_noise=False), draws=z)
     vp0, _ = scm_accumulate(np.full(16, 0.8), np.full(16, 3), lut, ScmParams(mode="hard"))
     assert vp[..., 0] - vp0[..., 0] == pytest.approx(np.interp(0.8, sx, lut.sigma_v[:, 3]), rel=1e-12)

@@ -174,6 +174,22 @@ def torch_benchmark():
     return t_plain, t_hw
 
 
+def snn_benchmark(frames: int = 5) -> float:
+    """Median time (s) of the SNN first layer, 224x224 RGB -> 8 x 111 x 111 spikes, noisy, frames 1..``frames``
+    of one seed after a warm-up frame (issue 21's goal: >= 50 frames/s)."""
+    from circuitsim.commands import load_image
+    from circuitsim.sensor.snn import SnnModels, default_snn_config, simulate_snn_frame
+
+    models, cfg, img = SnnModels.load(), default_snn_config(8, 0, "noisy"), load_image(None, 224)
+    simulate_snn_frame(img, cfg, 0, models)
+    times = []
+    for k in range(1, frames + 1):
+        t0 = time.perf_counter()
+        simulate_snn_frame(img, cfg, 0, models, frame=k)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE_REV, help="git revision of the 'before' implementation")
@@ -204,6 +220,9 @@ def main():
     print(f"  simulated {1 / after:.1f} frames/s vs the sensor's {sensor_fps:.0f} frames/s (leca-8x3, sky130 "
           f"budgets) -> simulation is {sensor_fps * after:.0f}x slower than real time"
           + (f" ({sensor_fps * before:.0f}x before)" if before else ""))
+    t_snn = snn_benchmark()
+    print(f"SNN first layer 224x224 -> 8 x 111 x 111 spikes, noisy: {t_snn * 1e3:.0f} ms/frame -> "
+          f"{1 / t_snn:.1f} frames/s (goal 50: {1 / t_snn / 50:.2f} of it)")
     if args.no_torch:
         return
     t_plain, t_hw = torch_benchmark()

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from circuitsim import config
 from circuitsim.blocks import buffers, static_power
@@ -47,6 +47,7 @@ TEST_OFFSETS_V = (-0.10, 0.0, 0.10, 0.05, -0.05, 0.0, 0.10, -0.10, 0.0)
 VCOL_GRID_V = np.round(np.arange(0.0, 1.40001, 0.02), 6)
 VG_SWEEP_V = (1.0, 1.9, 0.025)
 T_PHASE_S = 1.0e-6
+#: Bisection steps of the column solve inside the grid cell that holds the root (a 20 mV cell / 2^40: below 1e-13 V).
 BISECTION_STEPS = 40
 
 
@@ -81,66 +82,75 @@ def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None
 
 # -- kernel and reference ---------------------------------------------------------------------------
 @njit(fastmath=config.FASTMATH, cache=True)
-def _device_current(code, vg, vcol, vg_v, vcol_v, sqrt_i):
-    """Bilinear interpolation of sqrt(I) on (v_g, v_col), squared; clamped to the grid."""
+def _sqrt_i_at_node(code, vg, j, vg_v, sqrt_i):
+    """sqrt(I) of one device at column-grid node j: linear in v_g between the table's gate points (clamped),
+    exact in v_col (a node); 0 for code 0."""
     if code == 0:
         return 0.0
-    ng, nc = vg_v.size, vcol_v.size
-    tg = (vg - vg_v[0]) / (vg_v[1] - vg_v[0])
-    tc = (vcol - vcol_v[0]) / (vcol_v[1] - vcol_v[0])
-    tg = min(max(tg, 0.0), ng - 1.0)
-    tc = min(max(tc, 0.0), nc - 1.0)
+    ng = vg_v.size
+    tg = min(max((vg - vg_v[0]) / (vg_v[1] - vg_v[0]), 0.0), ng - 1.0)
     ig = min(int(tg), ng - 2)
-    ic = min(int(tc), nc - 2)
-    fg, fc = tg - ig, tc - ic
-    k = code - 1
-    s = ((1 - fg) * (1 - fc) * sqrt_i[k, ig, ic] + fg * (1 - fc) * sqrt_i[k, ig + 1, ic]
-         + (1 - fg) * fc * sqrt_i[k, ig, ic + 1] + fg * fc * sqrt_i[k, ig + 1, ic + 1])
-    return s * s
+    fg = tg - ig
+    return (1 - fg) * sqrt_i[code - 1, ig, j] + fg * sqrt_i[code - 1, ig + 1, j]
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
+def _node_excess(v_pd_v, codes, o, j, vg_v, sqrt_i, i_load_a):
+    """Total device current minus the sink's at column-grid node j for output o (A)."""
+    total = 0.0
+    for t in range(v_pd_v.shape[1]):
+        s = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], j, vg_v, sqrt_i)
+        total += s * s
+    return total - i_load_a[j]
+
+
+@njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _column_kernel(v_pd_v, codes, vg_v, vcol_v, sqrt_i, i_load_a, steps, out_v):
-    """v_pd_v: (outputs, taps); codes: (outputs, taps) magnitudes 0..3. Bisection on v_col."""
+    """v_pd_v: (outputs, taps); codes: (outputs, taps) magnitudes 0..3; outputs in parallel (each is
+    independent: the same result on any thread count). The excess current F(v_col) = Σ I_t − I_load falls
+    with v_col; bisection over the column grid's nodes finds the cell holding its root, where each
+    √I_t = A_t + B_t·f is linear in the cell fraction f, so F = Σ A² + 2 Σ AB·f + Σ B²·f² − (L_0 + ΔL·f);
+    ``steps`` bisection steps on that quadratic give the root (the device tables bilinear in (v_g, v_col),
+    squared; solved without summing the taps at every step)."""
     n_out, n_taps = v_pd_v.shape
-    for o in range(n_out):
-        lo, hi = vcol_v[0], vcol_v[vcol_v.size - 1]
+    nc = vcol_v.size
+    for o in prange(n_out):
         active = False
         for t in range(n_taps):
             if codes[o, t] != 0:
                 active = True
         if not active:
-            out_v[o] = lo  # nothing drives the line: the sink pulls it to ground
+            out_v[o] = vcol_v[0]  # nothing drives the line: the sink pulls it to ground
             continue
-        for _ in range(steps):
-            mid = 0.5 * (lo + hi)
-            total = 0.0
-            for t in range(n_taps):
-                total += _device_current(codes[o, t], v_pd_v[o, t], mid, vg_v, vcol_v, sqrt_i)
-            tc = (mid - vcol_v[0]) / (vcol_v[1] - vcol_v[0])
-            ic = min(int(tc), vcol_v.size - 2)
-            f = tc - ic
-            load = (1 - f) * i_load_a[ic] + f * i_load_a[ic + 1]
-            if total > load:
+        if _node_excess(v_pd_v, codes, o, 0, vg_v, sqrt_i, i_load_a) <= 0.0:
+            out_v[o] = vcol_v[0]
+            continue
+        if _node_excess(v_pd_v, codes, o, nc - 1, vg_v, sqrt_i, i_load_a) > 0.0:
+            out_v[o] = vcol_v[nc - 1]
+            continue
+        lo, hi = 0, nc - 1  # F(lo) > 0 >= F(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _node_excess(v_pd_v, codes, o, mid, vg_v, sqrt_i, i_load_a) > 0.0:
                 lo = mid
             else:
                 hi = mid
-        out_v[o] = 0.5 * (lo + hi)
-
-
-def _device_current_reference(code, vg, vcol, lut: ConvLut):
-    """NumPy version of :func:`_device_current` (arrays of equal shape)."""
-    ng, nc = lut.vg_v.size, lut.vcol_v.size
-    tg = np.clip((vg - lut.vg_v[0]) / (lut.vg_v[1] - lut.vg_v[0]), 0.0, ng - 1.0)
-    tc = np.clip((vcol - lut.vcol_v[0]) / (lut.vcol_v[1] - lut.vcol_v[0]), 0.0, nc - 1.0)
-    ig = np.minimum(tg.astype(int), ng - 2)
-    ic = np.minimum(tc.astype(int), nc - 2)
-    fg, fc = tg - ig, tc - ic
-    k = np.maximum(code - 1, 0)
-    t = lut.sqrt_i
-    s = ((1 - fg) * (1 - fc) * t[k, ig, ic] + fg * (1 - fc) * t[k, ig + 1, ic]
-         + (1 - fg) * fc * t[k, ig, ic + 1] + fg * fc * t[k, ig + 1, ic + 1])
-    return np.where(code == 0, 0.0, s * s)
+        s0, s1, s2 = 0.0, 0.0, 0.0
+        for t in range(n_taps):
+            a = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], lo, vg_v, sqrt_i)
+            b = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], lo + 1, vg_v, sqrt_i) - a
+            s0 += a * a
+            s1 += 2.0 * a * b
+            s2 += b * b
+        l0, dl = i_load_a[lo], i_load_a[lo + 1] - i_load_a[lo]
+        f_lo, f_hi = 0.0, 1.0
+        for _ in range(steps):
+            f = 0.5 * (f_lo + f_hi)
+            if s0 + (s1 + s2 * f) * f - (l0 + dl * f) > 0.0:
+                f_lo = f
+            else:
+                f_hi = f
+        out_v[o] = vcol_v[lo] + 0.5 * (f_lo + f_hi) * (vcol_v[lo + 1] - vcol_v[lo])
 
 
 def _validated(v_pd_v, codes, lut: ConvLut):
@@ -170,20 +180,49 @@ def column_voltage(v_pd_v, codes, lut: ConvLut) -> np.ndarray:
     return out
 
 
+def _sqrt_i_at_node_reference(c, v, j, lut: ConvLut):
+    """NumPy version of :func:`_sqrt_i_at_node`: (outputs, taps) at node indices ``j`` (outputs,)."""
+    ng = lut.vg_v.size
+    tg = np.clip((v - lut.vg_v[0]) / (lut.vg_v[1] - lut.vg_v[0]), 0.0, ng - 1.0)
+    ig = np.minimum(tg.astype(int), ng - 2)
+    fg = tg - ig
+    k = np.maximum(c - 1, 0)
+    jj = np.broadcast_to(np.asarray(j)[:, None], c.shape)
+    s = (1 - fg) * lut.sqrt_i[k, ig, jj] + fg * lut.sqrt_i[k, ig + 1, jj]
+    return np.where(c == 0, 0.0, s)
+
+
 def column_voltage_reference(v_pd_v, codes, lut: ConvLut) -> np.ndarray:
-    """Plain NumPy oracle of :func:`column_voltage` (the same bisection, vectorised over outputs)."""
+    """Plain NumPy oracle of :func:`column_voltage` (the same cell search and quadratic solve, vectorised
+    over outputs)."""
     v, c = _validated(v_pd_v, codes, lut)
-    lo = np.full(v.shape[0], lut.vcol_v[0])
-    hi = np.full(v.shape[0], lut.vcol_v[-1])
-    active = (c != 0).any(axis=1)
+    nc = lut.vcol_v.size
+
+    def excess(j):
+        return (_sqrt_i_at_node_reference(c, v, j, lut) ** 2).sum(axis=1) - lut.i_load_a[j]
+
+    n = v.shape[0]
+    lo, hi = np.zeros(n, int), np.full(n, nc - 1)
+    at_lo, at_hi = excess(lo) <= 0.0, excess(hi) > 0.0
+    while np.any(hi - lo > 1):
+        mid = (lo + hi) // 2
+        up = excess(mid) > 0.0
+        open_ = hi - lo > 1
+        lo = np.where(open_ & up, mid, lo)
+        hi = np.where(open_ & ~up, mid, hi)
+    a = _sqrt_i_at_node_reference(c, v, lo, lut)
+    b = _sqrt_i_at_node_reference(c, v, lo + 1, lut) - a
+    s0, s1, s2 = (a * a).sum(axis=1), (2.0 * a * b).sum(axis=1), (b * b).sum(axis=1)
+    l0, dl = lut.i_load_a[lo], lut.i_load_a[lo + 1] - lut.i_load_a[lo]
+    f_lo, f_hi = np.zeros(n), np.ones(n)
     for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        total = _device_current_reference(c, v, np.broadcast_to(mid[:, None], v.shape), lut).sum(axis=1)
-        load = np.interp(mid, lut.vcol_v, lut.i_load_a)
-        up = total > load
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid)
-    return np.where(active, 0.5 * (lo + hi), lut.vcol_v[0])
+        f = 0.5 * (f_lo + f_hi)
+        up = s0 + (s1 + s2 * f) * f - (l0 + dl * f) > 0.0
+        f_lo, f_hi = np.where(up, f, f_lo), np.where(up, f_hi, f)
+    out = lut.vcol_v[lo] + 0.5 * (f_lo + f_hi) * (lut.vcol_v[lo + 1] - lut.vcol_v[lo])
+    out = np.where(at_hi, lut.vcol_v[-1], np.where(at_lo, lut.vcol_v[0], out))
+    active = (c != 0).any(axis=1)
+    return np.where(active, out, lut.vcol_v[0])
 
 
 def inpixel_conv(v_pd_v, weights, lut: ConvLut) -> np.ndarray:

@@ -38,6 +38,13 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "export": (["circuitsim/export/*"], ["tests/export"]),
 }
 
+# module name -> tests left out of its mutation runs, each for a reason the mutation tool imposes
+DESELECT: dict[str, list[str]] = {
+    # mutmut's trampolines (its per-function mutant switch) are Python calls torch._dynamo cannot trace, so
+    # "no graph breaks" fails on the unmutated code under mutmut; the test still runs in `make test`
+    "export": ["tests/export/test_torch_layers.py::test_chain_has_no_graph_breaks_and_compiled_front_gives_the_same_codes"],
+}
+
 # mutant name -> reason it is equivalent (the same behaviour as the original); excluded from the score.
 # mutmut numbers the mutants of a function in source order: after an edit of that function, re-check its
 # entries with `--survivors` (a stale name only stops being excluded, it never hides a new survivor).
@@ -84,7 +91,7 @@ IGNORE = shutil.ignore_patterns(".git", "mutants", "__pycache__", "*.egg-info", 
                                 ".pytest_cache", "build", "dist")
 
 
-def _scratch_copy(only: list[str], tests: list[str]) -> Path:
+def _scratch_copy(only: list[str], tests: list[str], deselect: list[str] = ()) -> Path:
     work = Path(tempfile.mkdtemp(prefix="circuitsim-mutation-"))
     dst = work / "repo"
     shutil.copytree(ROOT, dst, ignore=IGNORE)
@@ -94,6 +101,10 @@ def _scratch_copy(only: list[str], tests: list[str]) -> Path:
         cfg.add_section("mutmut")
     cfg.set("mutmut", "only_mutate", "\n" + "\n".join(only))
     cfg.set("mutmut", "pytest_add_cli_args_test_selection", "\n" + "\n".join(tests))
+    if deselect:
+        args = cfg.get("mutmut", "pytest_add_cli_args", fallback="").strip().splitlines()
+        args += [a for test in deselect for a in ("--deselect", test)]
+        cfg.set("mutmut", "pytest_add_cli_args", "\n" + "\n".join(args))
     with open(dst / "setup.cfg", "w") as f:
         cfg.write(f)
     return dst
@@ -112,7 +123,7 @@ def _results(repo: Path, env: dict[str, str]) -> dict[str, str]:
 
 def run_module(name: str, only: list[str], tests: list[str], *, keep: bool, survivors: bool,
                max_children: int | None) -> dict:
-    repo = _scratch_copy(only, tests)
+    repo = _scratch_copy(only, tests, DESELECT.get(name, []))
     env = dict(os.environ, CIRCUITSIM_ROOT=str(repo), PYTHONPATH=str(repo))
     cmd = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
@@ -121,7 +132,8 @@ def run_module(name: str, only: list[str], tests: list[str], *, keep: bool, surv
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     status = _results(repo, env)
-    if proc.returncode != 0 and not status:
+    if proc.returncode != 0 and (not status or all(v == "not checked" for v in status.values())):
+        # mutmut stopped before testing any mutant (e.g. the clean or stats run failed): say why
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
     counts = Counter(s for k, s in status.items() if k not in EQUIVALENT)
     excluded = counts["skipped"] + counts["caught by type check"]

@@ -38,14 +38,60 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "export": (["circuitsim/export/*"], ["tests/export"]),
 }
 
-# mutant name -> reason it is equivalent (the same behaviour as the original); excluded from the score
-EQUIVALENT: dict[str, str] = {}
+# module name -> tests left out of its mutation runs, each for a reason the mutation tool imposes
+DESELECT: dict[str, list[str]] = {
+    # mutmut's trampolines (its per-function mutant switch) are Python calls torch._dynamo cannot trace, so
+    # "no graph breaks" fails on the unmutated code under mutmut; the test still runs in `make test`
+    "export": ["tests/export/test_torch_layers.py::test_chain_has_no_graph_breaks_and_compiled_front_gives_the_same_codes"],
+}
+
+# mutant name -> reason it is equivalent (the same behaviour as the original); excluded from the score.
+# mutmut numbers the mutants of a function in source order: after an edit of that function, re-check its
+# entries with `--survivors` (a stale name only stops being excluded, it never hides a new survivor).
+_E = "circuitsim.accounting.engine.x_"
+_DTYPE = "dtype=float -> default: the value is already a float (or bool) array or scalar, every use casts"
+_ERRSTATE = ("errstate(invalid=...) dropped: the block only compares and tests isfinite, which set no "
+             "floating-point flag (NaN compares without a warning)")
+_SCALAR = ("'if np.ndim(x)' -> always true: on one configuration broadcasting to shape () and taking index 0 "
+           "gives the same value as the scalar path")
+_UNREACHABLE = ("text of a refusal that cannot happen: an always_on component is on exactly the frame period, "
+                "never longer")
+EQUIVALENT: dict[str, str] = {
+    **{f"{_E}check_resolution__mutmut_{n}": _DTYPE for n in (4, 6)},
+    f"{_E}check_resolution__mutmut_9": _ERRSTATE + " (floor of NaN or inf sets none either)",
+    **{f"{_E}evaluate_symbols__mutmut_{n}": _DTYPE for n in (13, 15, 79, 81)},
+    **{f"{_E}check_operating__mutmut_{n}": _DTYPE for n in (3, 5, 9, 11, 100, 102, 106, 108, 147, 149)},
+    f"{_E}check_operating__mutmut_15": _SCALAR,
+    f"{_E}check_operating__mutmut_28": _ERRSTATE,
+    f"{_E}check_operating__mutmut_61": ("index 0 instead of None on one configuration: bounding_stage reads "
+                                        "scalars the same either way"),
+    f"{_E}check_on_time__mutmut_1": _ERRSTATE,
+    **{f"{_E}check_on_time__mutmut_{n}": _DTYPE for n in (14, 16)},
+    f"{_E}check_on_time__mutmut_22": _SCALAR,
+    **{f"{_E}check_on_time__mutmut_{n}": _UNREACHABLE for n in (36, 37, 38, 39)},
+    **{f"{_E}check_lines__mutmut_{n}": _DTYPE for n in (11, 13)},
+    f"{_E}check_lines__mutmut_17": _SCALAR,
+    **{f"{_E}check_timing_and_cr__mutmut_{n}": _DTYPE for n in (3, 5)},
+    f"{_E}check_timing_and_cr__mutmut_33": _ERRSTATE,
+    f"{_E}check_timing_and_cr__mutmut_47": _SCALAR,
+    f"{_E}supply_scale__mutmut_6": _ERRSTATE,
+    f"{_E}supply_scale__mutmut_19": _SCALAR,
+    f"{_E}build_lines__mutmut_28": "supply_v None: the scale is exactly 1.0, so E * 1.0 * 1.0 == E",
+    f"{_E}resolve_budgets__mutmut_26": ("latency '' instead of None for a stated figure the table lacks: only "
+                                        "read as 'if budget.latency_s', false for both"),
+    f"{_E}resolve_budgets__mutmut_29": ("Budget.action of a stated figure: never read (a line carries its own "
+                                        "action label)"),
+    **{f"{_E}resolve_budgets__mutmut_{n}": "the cache key of the power budget, distinct from any action name"
+       for n in (58, 59)},
+    **{f"{_E}resolve_budgets__mutmut_{n}": "BudgetResolver.power does not use its 'where' argument"
+       for n in (64, 67)},
+}
 
 IGNORE = shutil.ignore_patterns(".git", "mutants", "__pycache__", "*.egg-info", ".circuitsim-cache",
                                 ".pytest_cache", "build", "dist")
 
 
-def _scratch_copy(only: list[str], tests: list[str]) -> Path:
+def _scratch_copy(only: list[str], tests: list[str], deselect: list[str] = ()) -> Path:
     work = Path(tempfile.mkdtemp(prefix="circuitsim-mutation-"))
     dst = work / "repo"
     shutil.copytree(ROOT, dst, ignore=IGNORE)
@@ -55,6 +101,10 @@ def _scratch_copy(only: list[str], tests: list[str]) -> Path:
         cfg.add_section("mutmut")
     cfg.set("mutmut", "only_mutate", "\n" + "\n".join(only))
     cfg.set("mutmut", "pytest_add_cli_args_test_selection", "\n" + "\n".join(tests))
+    if deselect:
+        args = cfg.get("mutmut", "pytest_add_cli_args", fallback="").strip().splitlines()
+        args += [a for test in deselect for a in ("--deselect", test)]
+        cfg.set("mutmut", "pytest_add_cli_args", "\n" + "\n".join(args))
     with open(dst / "setup.cfg", "w") as f:
         cfg.write(f)
     return dst
@@ -73,7 +123,7 @@ def _results(repo: Path, env: dict[str, str]) -> dict[str, str]:
 
 def run_module(name: str, only: list[str], tests: list[str], *, keep: bool, survivors: bool,
                max_children: int | None) -> dict:
-    repo = _scratch_copy(only, tests)
+    repo = _scratch_copy(only, tests, DESELECT.get(name, []))
     env = dict(os.environ, CIRCUITSIM_ROOT=str(repo), PYTHONPATH=str(repo))
     cmd = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
@@ -82,7 +132,8 @@ def run_module(name: str, only: list[str], tests: list[str], *, keep: bool, surv
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     status = _results(repo, env)
-    if proc.returncode != 0 and not status:
+    if proc.returncode != 0 and (not status or all(v == "not checked" for v in status.values())):
+        # mutmut stopped before testing any mutant (e.g. the clean or stats run failed): say why
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
     counts = Counter(s for k, s in status.items() if k not in EQUIVALENT)
     excluded = counts["skipped"] + counts["caught by type check"]

@@ -7,14 +7,14 @@ from circuitsim import config
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
-def interp_linear(x, xp, fp):
-    """Piecewise-linear interpolation of (xp, fp) at scalar x, same rule as ``numpy.interp``
-    (xp increasing; clamps to the end values outside the grid)."""
+def segment(x, xp):
+    """(lo, hi, t) of scalar x on the increasing grid xp, the ``numpy.interp`` rule: x lies between xp[lo] and
+    xp[hi] at fraction t; outside the grid lo = hi = the end index and t = 0 (the end value is held)."""
     n = xp.size
     if x <= xp[0]:
-        return fp[0]
+        return 0, 0, 0.0
     if x >= xp[n - 1]:
-        return fp[n - 1]
+        return n - 1, n - 1, 0.0
     lo, hi = 0, n - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -22,7 +22,14 @@ def interp_linear(x, xp, fp):
             lo = mid
         else:
             hi = mid
-    t = (x - xp[lo]) / (xp[hi] - xp[lo])
+    return lo, hi, (x - xp[lo]) / (xp[hi] - xp[lo])
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
+def interp_linear(x, xp, fp):
+    """Piecewise-linear interpolation of (xp, fp) at scalar x, same rule as ``numpy.interp``
+    (xp increasing; clamps to the end values outside the grid)."""
+    lo, hi, t = segment(x, xp)
     return fp[lo] + t * (fp[hi] - fp[lo])
 
 
@@ -30,20 +37,15 @@ def interp_linear(x, xp, fp):
 def interp_linear_row(x, xp, table, row):
     """:func:`interp_linear` of (xp, table[row, :]) at scalar x, without slicing the row (a slice is a new
     array whose reference count every thread of a parallel loop would update)."""
-    n = xp.size
-    if x <= xp[0]:
-        return table[row, 0]
-    if x >= xp[n - 1]:
-        return table[row, n - 1]
-    lo, hi = 0, n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if xp[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    t = (x - xp[lo]) / (xp[hi] - xp[lo])
+    lo, hi, t = segment(x, xp)
     return table[row, lo] + t * (table[row, hi] - table[row, lo])
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
+def interp_linear_column(x, xp, table, col):
+    """:func:`interp_linear` of (xp, table[:, col]) at scalar x, without slicing the column."""
+    lo, hi, t = segment(x, xp)
+    return table[lo, col] + t * (table[hi, col] - table[lo, col])
 
 
 def check_range(name: str, values: np.ndarray, lo: float, hi: float, unit: str) -> None:

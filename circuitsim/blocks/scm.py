@@ -39,7 +39,7 @@ from numba import njit
 from scipy import constants
 
 from circuitsim import config
-from circuitsim.blocks.kernels import check_range
+from circuitsim.blocks.kernels import check_range, interp_linear_column
 from circuitsim.blocks.modes import HARD_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.errors import InputRangeError
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
@@ -122,25 +122,6 @@ def eq3(v_in_v, c_s_f, v_prev_v, c_out_f, v_cm_v):
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
-def _lut2(v, w, x_v, table):
-    """Linear interpolation in v (numpy.interp rules) of column w of ``table`` (n_v, 32)."""
-    n = x_v.size
-    if v <= x_v[0]:
-        return table[0, w]
-    if v >= x_v[n - 1]:
-        return table[n - 1, w]
-    lo, hi = 0, n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if x_v[mid] <= v:
-            lo = mid
-        else:
-            hi = mid
-    f = (v - x_v[lo]) / (x_v[hi] - x_v[lo])
-    return table[lo, w] + f * (table[hi, w] - table[lo, w])
-
-
-@njit(fastmath=config.FASTMATH, cache=True)
 def _scm_mac_kernel(v_in_v, words, x_v, error_v, sigma_x_v, sigma_v, c_unit_f, c_out_f, v_cm_v, thermal_v, z_mm, z_th,
                     mode, out_v):
     """Single MAC from reset: differential output v_p − v_n per (v_in, word)."""
@@ -151,9 +132,9 @@ def _scm_mac_kernel(v_in_v, words, x_v, error_v, sigma_x_v, sigma_v, c_unit_f, c
         c_s = mag * c_unit_f
         y = sign * (c_s * (2.0 * v_cm_v - v_in_v[i]) + c_out_f * v_cm_v) / (c_out_f + c_s) - sign * v_cm_v
         if mode >= HARD_CODE:
-            y += _lut2(v_in_v[i], w, x_v, error_v)
+            y += interp_linear_column(v_in_v[i], x_v, error_v, w)
         if mode == NOISY_CODE:
-            y += _lut2(v_in_v[i], w, sigma_x_v, sigma_v) * z_mm[i] + thermal_v[i] * z_th[i]
+            y += interp_linear_column(v_in_v[i], sigma_x_v, sigma_v, w) * z_mm[i] + thermal_v[i] * z_th[i]
         out_v[i] = y
 
 

@@ -18,6 +18,7 @@ staleness and discovery belong together, so that no reader carries its own copy 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import io
 import json
@@ -439,6 +440,19 @@ def _text_sha256(path: Path) -> str:
     return sha256_bytes(path.read_text().encode())
 
 
+def _technology_sha256(path: Path) -> str:
+    """The calibration hash of a technology file (:attr:`circuitsim.technology.Technology.sha256`), cached
+    by the file's modification time."""
+    return _technology_sha256_at(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _technology_sha256_at(path: str, _mtime_ns: int) -> str:
+    from circuitsim.technology import load_technology
+
+    return load_technology(path).sha256
+
+
 def stale_reason(artifact: "Artifact") -> str | None:
     """Why the artifact no longer matches its sources (netlist text or technology file), or None.
 
@@ -456,8 +470,8 @@ def stale_reason(artifact: "Artifact") -> str | None:
             reasons.append(f"made from a different {netlist} (sha256 {prov['netlist_sha256'][:12]}…, the file is "
                            f"now {_text_sha256(path)[:12]}…)")
     tech = Path(__file__).resolve().parent / "technology" / f"{prov.get('technology')}.yaml"
-    if prov.get("technology_sha256") and tech.is_file() and sha256_bytes(tech.read_bytes()) != prov["technology_sha256"]:
-        reasons.append(f"made with a different technology file {tech.name}")
+    if prov.get("technology_sha256") and tech.is_file() and _technology_sha256(tech) != prov["technology_sha256"]:
+        reasons.append(f"made with a different technology file {tech.name} (its devices, corners, supply or plan)")
     if not reasons:
         return None
     return "; ".join(reasons) + f"; recalibrate with: circuitsim calibrate {prov.get('block', '<block>')}"

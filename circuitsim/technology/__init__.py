@@ -10,22 +10,32 @@ key (a shipped cell-library name or a path). A PDK ships several cell libraries 
 and the digital library's file does not enter the analog blocks' artifacts' technology hash.
 
 Optional keys: ``nominal_corner`` (the corner commands run at when none is given; default: the corner
-of ``calibration_plan.monte_carlo``, ``tt`` for sky130). The sky130 file does not spell it out, because
-every committed artifact records the file's SHA-256 and an edit would mark them all stale.
+of ``calibration_plan.monte_carlo``, ``tt`` for sky130); ``column_line`` (the pixel array's column line
+for the accounting's row time, :meth:`Technology.column_capacitance_F`).
+
+Every artifact records the technology's :attr:`Technology.sha256`: the hash of what calibration reads, the
+parsed file without its :data:`ACCOUNTING_SECTIONS` (so comments, layout and the accounting's own figures
+can change without making every artifact stale; a device, corner, supply or plan edit does).
+:attr:`Technology.file_sha256` is the hash of the file's bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from circuitsim.errors import TechnologyError
 
 _SHIPPED_DIR = Path(__file__).resolve().parent
+#: Sections of a technology file that no deck and no calibration reads (only the accounting does): they
+#: are left out of :func:`calibration_sha256`.
+ACCOUNTING_SECTIONS = ("column_line",)
 _CELLS_DIR = _SHIPPED_DIR / "cells"
 
 
@@ -81,7 +91,10 @@ class Technology:
     name: str
     pdk: str
     source_path: Path
+    #: :func:`calibration_sha256` of the file (what artifacts and task keys record)
     sha256: str
+    #: SHA-256 of the file's bytes
+    file_sha256: str
     model_library: dict
     geometry_unit: str
     vdd_v: float
@@ -95,6 +108,27 @@ class Technology:
     #: The corner a command runs at when none is given (``--corner`` of export, simulate, report, sweep).
     nominal_corner: str = ""
     extra: dict = field(default_factory=dict)
+
+    # -- the column line (accounting only) ------------------------------------------------------
+    def column_line(self) -> dict:
+        """The ``column_line`` section (SI floats); a technology without it is refused with the fix."""
+        section = self.extra.get("column_line")
+        keys = ("wire_width_um", "wire_area_F_per_um2", "wire_edge_F_per_um", "drain_F_per_pixel", "pixel_pitch_um")
+        if not isinstance(section, dict) or any(k not in section for k in keys):
+            raise TechnologyError(f"technology {self.name} states no column line ({self.source_path}): add a "
+                                  f"column_line section with {', '.join(keys)} (see sky130.yaml)")
+        return {k: float(section[k]) for k in keys}
+
+    def column_capacitance_F(self, rows, pixel_pitch_um=None):
+        """Column-line capacitance added by an array of ``rows`` pixels (F), beyond the pixel deck's own pixel
+        and load: C_col = (rows − 1)·C_drain + rows·p·(w·C_area + 2·C_edge), p the pixel pitch (µm; the
+        technology's unless given), w the wire width (µm), C_area (F/µm²) and C_edge (F/µm per edge) the
+        wire's capacitance to substrate, C_drain a deselected pixel's row-select drain (F). Arrays broadcast."""
+        c = self.column_line()
+        pitch = c["pixel_pitch_um"] if pixel_pitch_um is None else pixel_pitch_um
+        rows = np.asarray(rows, dtype=float)
+        wire_F_per_um = c["wire_width_um"] * c["wire_area_F_per_um2"] + 2 * c["wire_edge_F_per_um"]
+        return (rows - 1) * c["drain_F_per_pixel"] + rows * pitch * wire_F_per_um
 
     # -- checks that refuse bad input with the valid range ------------------------------------
     def corner(self, name: str) -> Corner:
@@ -246,7 +280,14 @@ def _as_range(value, what: str, path: Path) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-def _parse(data: dict, path: Path, sha: str) -> Technology:
+def calibration_sha256(data: dict) -> str:
+    """SHA-256 of what calibration reads from a parsed technology file: its content (as canonical JSON,
+    so comments and layout do not count) without :data:`ACCOUNTING_SECTIONS`."""
+    body = {k: v for k, v in data.items() if k not in ACCOUNTING_SECTIONS}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _parse(data: dict, path: Path, file_sha: str) -> Technology:
     required = ("name", "model_library", "supply", "temperature", "corners", "devices", "calibration_plan")
     missing = [k for k in required if k not in data]
     if missing:
@@ -265,7 +306,8 @@ def _parse(data: dict, path: Path, sha: str) -> Technology:
         name=str(data["name"]),
         pdk=str(data.get("pdk", data["name"])),
         source_path=path,
-        sha256=sha,
+        sha256=calibration_sha256(data),
+        file_sha256=file_sha,
         model_library=dict(data["model_library"]),
         geometry_unit=str(data.get("geometry_unit", "")),
         vdd_v=float(data["supply"]["vdd_v"]),

@@ -426,6 +426,8 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
         if np.ndim(value):
             raise CircuitsimError(f"evaluate() takes one value per parameter ({key}); use sweep() for grids")
     resolver = resolver or BudgetResolver(technology, calibration_root, point=point)
+    timing, timing_sources = resolver.timing_parameters(arch, overrides)
+    overrides = {**timing, **overrides}
     s = evaluate_symbols(arch, overrides)
     check_timing_and_cr(arch, s, overrides, strict=True)
     budgets = resolve_budgets(arch, resolver, s)
@@ -434,4 +436,4 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
     params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items() if k not in OPERATING_KEYS})
     return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe(),
                       None if resolver.technology == "literature" else resolver.point,
-                      tuple(resolver.table.sources or (resolver.table.path,)))
+                      tuple(resolver.table.sources or (resolver.table.path,)), timing_sources)

@@ -4,7 +4,7 @@ JSON record the reports print. :mod:`circuitsim.accounting.engine` builds it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -79,6 +79,8 @@ class Evaluation:
     point: OperatingPoint | None = None
     #: Energy tables the budgets came from (default first, then a merged user table).
     energy_tables: tuple = ()
+    #: {timing parameter: where its value came from} (the architecture's ``timing.from_blocks``).
+    timing_sources: dict = field(default_factory=dict)
 
     @property
     def energy_per_frame_J(self) -> float:
@@ -175,6 +177,7 @@ class Evaluation:
             "technology": self.technology,
             "operating_point": None if self.point is None else self.point.as_dict(),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
+            "timing_sources": dict(self.timing_sources),
         }
 
 

@@ -18,8 +18,14 @@ from circuitsim.accounting.tables import (
     PowerBudget,
     load_energy_table,
 )
+import numpy as np
+
 from circuitsim.errors import CircuitsimError
 from circuitsim.store import ArtifactStore, OperatingPoint
+
+
+class _NoTiming(CircuitsimError):
+    """A block timing that this technology and point cannot provide (the stated value stands)."""
 
 
 class BudgetResolver:
@@ -122,6 +128,73 @@ class BudgetResolver:
                            float(table.get("vdd_v", literature.vdd_v)), self._supply_range(literature),
                            "calibrated", "calibrated",
                            f"artifact {root} sha256:{table['content_sha256'][:16]}{note}")
+
+    def timing_parameters(self, arch, overrides: dict) -> tuple[dict, dict]:
+        """The architecture's ``timing.from_blocks`` parameters at this technology and point:
+        ({parameter: value}, {parameter: where it came from}). A parameter the caller sets (``--set``) keeps
+        its value; with the literature technology, or without the block's artifact, the parameter's stated
+        value stands (the published profile), and the source says why."""
+        from circuitsim.accounting.schema import OPERATING_KEYS
+
+        values, sources = {}, {}
+        symbols = dict(arch.parameters)
+        symbols.update({k: v for k, v in overrides.items() if k not in OPERATING_KEYS})
+        for ts in arch.timing_sources:
+            stated = f"the architecture's stated {ts.parameter} = {arch.parameters[ts.parameter]:g} s (published profile)"
+            if ts.parameter in overrides:
+                sources[ts.parameter] = "set by the caller (--set)"
+            elif self.technology == LITERATURE:
+                sources[ts.parameter] = stated
+            else:
+                args = {a: f(symbols) for a, f in ts.args.items()}
+                try:
+                    values[ts.parameter], sources[ts.parameter] = self._block_timing(ts, args)
+                except _NoTiming as exc:
+                    sources[ts.parameter] = f"{stated}; {exc}"
+        return values, sources
+
+    def _block_timing(self, ts, args: dict):
+        """(value, source) of one ``timing.from_blocks`` entry (see ``schema.TIMING_QUANTITIES``)."""
+        from circuitsim.blocks import pixel_timing
+        from circuitsim.technology import load_technology
+
+        if ts.quantity == "latency_s":
+            return self._latency(ts)
+        if (ts.block, ts.quantity) != ("pixel_4t", "row_readout_s"):  # the schema admits no other today
+            raise _NoTiming(f"no timing {ts.quantity} of {ts.block}")
+        if not self.store.has(ts.block, self.point):
+            raise _NoTiming(self._no_artifact_reason(ts.block))
+        try:
+            technology = load_technology(self.technology)
+        except CircuitsimError as exc:
+            raise _NoTiming(f"the technology file states no column line ({exc})") from None
+        arrays = self.store.model_arrays(ts.block, self.point)
+        if not all(k in arrays for k in pixel_timing.SETTLING_ARRAYS):
+            raise _NoTiming(f"the {ts.block} artifact at {self.point} has no settling table "
+                            f"({', '.join(pixel_timing.SETTLING_ARRAYS)}): recalibrate it")
+        c_col = technology.column_capacitance_F(args["rows"])
+        t, clamped = pixel_timing.row_readout_s(arrays, c_col, args["bits"])
+        artifact = self.store.open(ts.block, self.point)
+        value = t if np.ndim(t) else float(t)
+        scalar = not np.ndim(t)
+        detail = (f"{value * 1e9:.1f} ns on C_col = {float(c_col) * 1e12:.3g} pF ({float(args['rows']):g} rows), "
+                  f"to half an LSB at {float(args['bits']):g} bit" if scalar else "per point")
+        low = " (C_col below the measured 0.25 pF: its figure, an upper bound)" if np.any(clamped) else ""
+        return value, (f"{ts.block} settling (reset + signal) at {self.point}: {detail}{low}; column line from "
+                       f"{technology.name}.yaml column_line; artifact {artifact.path.name} "
+                       f"sha256:{artifact.provenance.get('content_sha256', '')[:16]}")
+
+    def _latency(self, ts):
+        """(latency_s, source) of a block's action from its calibrated artifact at this point."""
+        actions = self._artifact_actions(ts.block)
+        if actions is None:
+            raise _NoTiming(self._no_artifact_reason(ts.block))
+        record = actions.get(ts.action)
+        if record is None or record.get("latency_s") is None:
+            raise _NoTiming(f"the {ts.block} artifact at {self.point} has no latency for action {ts.action!r}")
+        value = float(record["latency_s"])
+        return value, (f"{ts.block} {ts.action} latency {value * 1e9:.1f} ns at {self.point}; artifact "
+                       f"sha256:{record['content_sha256'][:16]}")
 
     def _no_artifact_reason(self, artifact: str) -> str:
         """Why there is no calibrated figure: the component is calibrated elsewhere, or nowhere."""

@@ -73,7 +73,13 @@ OPERATING_KEYS = ("frame_rate_hz", "exposure_s", "row_time_s")
 POWER_POLICIES = ("always_on", "stage", "gated")
 _POWER_KEYS = {"policy", "stage", "on_time_s", "note"}
 _OUTPUT_KEYS = {"bits_per_frame", "reference_bits_per_frame", "compression_ratio"}
-_TIMING_KEYS = {"stages", "frame_rate_hz"}
+_TIMING_KEYS = {"stages", "frame_rate_hz", "from_blocks"}
+#: Timing a calibrated block's artifact provides (``timing.from_blocks``): (block, quantity) -> its arguments.
+#: ``pixel_4t`` ``row_readout_s``: the pixel's reset + signal settling to half an LSB of a ``bits``-bit ADC on
+#: the column line of an array of ``rows`` pixels (:func:`circuitsim.blocks.pixel_4t.row_readout_s`).
+#: ``latency_s`` (any block; ``action: NAME``, a string): the latency of that action in the block's artifact.
+TIMING_QUANTITIES = {("pixel_4t", "row_readout_s"): ("rows", "bits")}
+LATENCY_QUANTITY = "latency_s"
 _STAGE_KEYS = {"name", "group", "time_s", "note"}
 _LAYER_KEYS = {"name", "type", "in_h", "in_w", "in_c", "out_c", "kernel", "stride", "in_features",
                "out_features", "input", "spike_rate", "note"}
@@ -143,6 +149,19 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class TimingSource:
+    """A timing parameter that a calibrated technology takes from a block's artifact: ``parameter`` (its
+    stated value is the published profile, used with ``--technology literature``), the block, the quantity
+    and its arguments (formulas over the parameters)."""
+
+    parameter: str
+    block: str
+    quantity: str
+    args: dict
+    action: str = ""
+
+
+@dataclass(frozen=True)
 class Constraint:
     require: Formula
     message: str
@@ -169,6 +188,8 @@ class Architecture:
     notes: str = ""
     #: ``{key: Formula}`` of the ``operating:`` section (keys from OPERATING_KEYS; frame_rate_hz also above).
     operating: dict = field(default_factory=dict)
+    #: Timing parameters a calibrated technology takes from the blocks' artifacts (``timing.from_blocks``).
+    timing_sources: tuple = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def component_names(self) -> list[str]:
@@ -263,6 +284,38 @@ def _stages(raw, path: Path, known: set) -> tuple:
             raise _err(path, key, "each stage needs 'name' and 'time_s' (seconds per frame)")
         out.append(Stage(str(item["name"]), str(item.get("group", "main")),
                          _formula(item["time_s"], path, f"{key}.time_s", known)))
+    return tuple(out)
+
+
+def _timing_sources(raw, path: Path, params: dict) -> tuple:
+    """``timing.from_blocks``: {parameter: {block, quantity, <argument>: formula over the parameters}}."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise _err(path, "timing.from_blocks", "expected a mapping {parameter: {block, quantity, ...}}")
+    out = []
+    for name, body in raw.items():
+        key = f"timing.from_blocks.{name}"
+        if name not in params:
+            raise _err(path, key, f"names no parameter; it replaces a stated parameter (valid: {', '.join(params)})")
+        if isinstance(body, dict) and body.get("quantity") == LATENCY_QUANTITY and isinstance(body.get("block"), str):
+            _check_keys(body, {"block", "quantity", "action", "note"}, path, key)
+            if not isinstance(body.get("action"), str):
+                raise _err(path, key, "latency_s needs action: NAME (the block's action whose latency it is)")
+            out.append(TimingSource(str(name), body["block"], LATENCY_QUANTITY, {}, body["action"]))
+            continue
+        if not isinstance(body, dict) or (body.get("block"), body.get("quantity")) not in TIMING_QUANTITIES:
+            valid = "; ".join(f"{{block: {b}, quantity: {q}, {', '.join(f'{a}: ...' for a in args)}}}"
+                              for (b, q), args in TIMING_QUANTITIES.items())
+            raise _err(path, key, f"unknown block timing {body!r}; valid: {valid}; "
+                                  "{block: NAME, quantity: latency_s, action: ACTION}")
+        names = TIMING_QUANTITIES[(body["block"], body["quantity"])]
+        _check_keys(body, {"block", "quantity", "note", *names}, path, key)
+        missing = [a for a in names if a not in body]
+        if missing:
+            raise _err(path, key, f"needs {', '.join(missing)} (formulas over the parameters)")
+        args = {a: _formula(body[a], path, f"{key}.{a}", set(params)) for a in names}
+        out.append(TimingSource(str(name), str(body["block"]), str(body["quantity"]), args))
     return tuple(out)
 
 
@@ -390,6 +443,7 @@ def parse_architecture(data, path: Path) -> Architecture:
     cr = _formula(cr, path, "output.compression_ratio", known) if cr is not None else None
     known |= {"bits_per_frame", "reference_bits_per_frame"}
     stages = _stages(data["timing"], path, known)
+    timing_sources = _timing_sources(data["timing"].get("from_blocks"), path, params)
     operating = _operating(data, path, known)
     rate = operating.get("frame_rate_hz")
     if not isinstance(data["components"], dict) or not data["components"]:
@@ -400,7 +454,7 @@ def parse_architecture(data, path: Path) -> Architecture:
         family=str(data.get("family", "")), references=tuple(data.get("references") or ()),
         parameters=params, derived=derived, constraints=constraints, components=components, stages=stages,
         bits_per_frame=bits, reference_bits_per_frame=reference, compression_ratio=cr, frame_rate_hz=rate,
-        notes=str(data.get("notes", "")).strip(), raw=data, operating=operating)
+        notes=str(data.get("notes", "")).strip(), raw=data, operating=operating, timing_sources=timing_sources)
 
 
 def _operating(data: dict, path: Path, known: set) -> dict:

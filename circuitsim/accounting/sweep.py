@@ -122,7 +122,8 @@ def sweep(arch: Architecture | str | Path, params: dict, technology: str = "lite
     check_parameters(arch, params)
     resolver = resolver or BudgetResolver(technology, calibration_root, point=point)
     points = grid(params)
-    s = evaluate_symbols(arch, points)
+    timing, _ = resolver.timing_parameters(arch, points)
+    s = evaluate_symbols(arch, {**timing, **points})
     budgets = resolve_budgets(arch, resolver, s)
     n = len(next(iter(points.values())))
     valid = np.broadcast_to(np.asarray(s["valid"], dtype=bool), (n,))
@@ -137,6 +138,8 @@ def sweep(arch: Architecture | str | Path, params: dict, technology: str = "lite
     frame_rate = np.broadcast_to(s["frame_rate_hz"], (n,)).astype(float)
     bits = np.broadcast_to(s["bits_per_frame"], (n,)).astype(float)
     cr = np.broadcast_to(s["compression_ratio"], (n,)).astype(float)
+    # the timing a calibrated technology took from the blocks, per point (t_row_readout_s ...)
+    columns.update({k: np.broadcast_to(v, (n,)).astype(float) for k, v in timing.items()})
     columns.update({
         "energy_per_frame_J": energy,
         "power_W": energy * frame_rate,

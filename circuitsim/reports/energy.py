@@ -97,6 +97,7 @@ def format_text(evaluations) -> str:
                 f"  frame rate {_eng(s['frame_rate_hz'], 'Hz')}, frame period {_eng(s['frame_period_s'], 's')} "
                 f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, set by {s['max_frame_rate_limited_by']}), "
                 f"exposure {_eng(s['exposure_s'], 's')}"]
+        out += [f"  {name} = {_eng(ev.parameters[name], 's')}: {where}" for name, where in ev.timing_sources.items()]
         rows = []
         for _, row in ev.table().iterrows():
             if row["term"] != "dynamic":  # J per instance per frame = P x t
@@ -187,6 +188,8 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
                 f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, frame time {_eng(s['frame_time_s'], 's')}, "
                 f"set by {s['max_frame_rate_limited_by']}; rate bound by {s['limiting_stage']}); {_eng(s['bits_per_frame'], 'bit')} per frame, "
                 f"{_eng(s['bits_per_second'], 'bit/s')}; compression ratio {s['compression_ratio']:.4g}.", "",
+                *[f"- {name} = {_eng(ev.parameters[name], 's')}: {where}" for name, where in ev.timing_sources.items()],
+                *([""] if ev.timing_sources else []),
                 _md_table(lines, {"count": lambda v: f"{v:.4g}", "energy_per_action_J": lambda v: _eng(v, "J"),
                                   "power_W": lambda v: _eng(v, "W"), "time_s": lambda v: _eng(v, "s"),
                                   "energy_J": lambda v: _eng(v, "J"), "share": lambda v: f"{v:.1%}",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuitsim.accounting import evaluate, list_architectures
+from circuitsim.accounting import evaluate, list_architectures, load_energy_table
 from circuitsim.accounting.schema import ArchitectureError
 from circuitsim.accounting.sweep import sweep
 from circuitsim.cli import main
@@ -214,12 +214,14 @@ def test_cnv_at_30_and_1_fps_differ_by_the_static_energy_line_by_line():
 
 
 def test_link_energy_per_bit_follows_lanes_and_lane_rate():
-    """E_bit(r) = static_W * (L + 1) / (L * r) with the termination estimate static_W = 2.4 mW per lane:
-    1.2 pJ/bit at 4 lanes x 2.5 Gb/s (the table's earlier flat figure), 4.8 pJ/bit at 0.625 Gb/s."""
+    """E_bit(r) = E_transmit_bit + static_W * (L + 1) / (L * r): static_W per HS lane for the link time plus the
+    per-bit part (both the least-squares line through the cited transmitters, tests/accounting/test_link.py)."""
+    table = load_energy_table()
+    p0, e = table.power["mipi_csi2"].static_W, table.budget("mipi_csi2", "transmit_bit").energy_J
     bits = 224 * 224 * 3 * 8
-    for lanes, rate, e_bit in ((4, 2.5e9, 1.2e-12), (4, 0.625e9, 4.8e-12), (1, 2.5e9, 1.92e-12)):
+    for lanes, rate in ((4, 2.5e9), (4, 0.625e9), (1, 2.5e9)):
         s = evaluate("cnv", overrides={"link_lanes": lanes, "link_rate_bps_per_lane": rate}).summary()
-        assert s["components"]["link"] == pytest.approx(bits * e_bit, rel=1e-12)
+        assert s["components"]["link"] == pytest.approx(bits * (e + p0 * (lanes + 1) / (lanes * rate)), rel=1e-12)
     slow = evaluate("cnv", overrides={"link_lanes": 1, "link_rate_bps_per_lane": 0.5e9}).summary()
     assert slow["limiting_stage"] == "link/link" and slow["frame_time_s"] == pytest.approx(bits / 0.5e9)
 

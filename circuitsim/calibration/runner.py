@@ -9,6 +9,7 @@ model it re-fits from their own SPICE data and requires to come out byte-identic
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from circuitsim import __version__
 from circuitsim.calibration.contract import BlockSpec, CalibrationData
+from circuitsim.calibration.refit import array_mismatch, same_record
 from circuitsim.errors import CircuitsimError
 from circuitsim.spice.analyses import sample_seeds
 from circuitsim.spice.netlist import load_netlist
@@ -340,15 +342,18 @@ def calibrate_static(specs: list[BlockSpec], technology: Technology, plan: Plan,
 def _restaged_files(spec: BlockSpec, technology: Technology, plan: Plan, point: OperatingPoint,
                     store: ArtifactStore, static: dict) -> tuple[dict, dict]:
     """The files and provenance of the artifact of ``spec`` at ``point`` with ``static`` added, after
-    checking that the re-fit from its own SPICE data gives its committed model back byte for byte."""
+    checking that the re-fit from its own SPICE data gives its committed model, energy and notes back (within
+    float round-off, :mod:`circuitsim.calibration.refit`); the committed model.npz is kept byte for byte."""
     artifact = store.open(spec.name, point)
     fit = spec.fit(calibration_data_from_artifact(spec, point, store))
-    model = npz_bytes(fit.arrays)
+    model = (artifact.path / MODEL_FILE).read_bytes()
     table = artifact.table(ENERGY_FILE)
     refit_action = [{"name": spec.action, "energy_J": fit.energy_J, "latency_s": fit.latency_s,
                      "note": fit.notes.get("energy", "")}]
-    if (model != (artifact.path / MODEL_FILE).read_bytes() or json_bytes(refit_action) != json_bytes(table["actions"])
-            or json_bytes(fit.notes) != json_bytes(artifact.provenance.get("notes"))):
+    as_json = lambda obj: json.loads(json_bytes(obj))  # noqa: E731  (NumPy scalars as JSON numbers)
+    if (array_mismatch(fit.arrays, artifact.arrays(MODEL_FILE)) is not None
+            or not same_record(as_json(refit_action), as_json(table["actions"]))
+            or not same_record(as_json(fit.notes), as_json(artifact.provenance.get("notes")))):
         raise CircuitsimError(f"{spec.name} at {point.name}: the fit no longer reproduces the committed model, "
                               "energy or notes from the committed SPICE data; the static figures cannot be added "
                               f"to it. Recalibrate: circuitsim calibrate {spec.name}")

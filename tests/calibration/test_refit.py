@@ -12,48 +12,26 @@ Bugs this catches (none of which any other test sees, since nothing else re-runs
 - stale artifacts: a fit changed since the calibration, whose committed model no longer follows from the
   committed SPICE data.
 
-Tolerance: rtol 1e-12 on arrays, figures and the notes' floats (float round-off of a LAPACK least-squares
-solve on another CPU: OpenBLAS picks its kernels by CPU, and psf's gain at tt −40 °C differs in the last digit
-on one machine); measured on the calibrating machine the re-fit is bit-identical for all 16 blocks at all 7 points, including the SAR's bisection for the offset σ,
-which runs on fixed draws). Runtime: about 12 s for the 112 cases (measured), 6.5 s of it sar_adc_8b
+Tolerance: :mod:`circuitsim.calibration.refit` (rtol 1e-12 on arrays, figures and the notes' floats, volts
+also within 1 fV: float round-off of a LAPACK least-squares solve on another CPU). On the calibrating machine
+the re-fit is bit-identical for all 17 blocks at all 7 points, including the SAR's bisection for the offset σ,
+which runs on fixed draws. Runtime: about 12 s for the 112 cases (measured), 6.5 s of it sar_adc_8b
 (that bisection, ~0.9 s per point); well under the 60 s at which blocks would be marked slow.
 """
 
 import json
-import math
 
 import numpy as np
 import pytest
 
 from circuitsim.blocks import block_names, get_spec
+from circuitsim.calibration.refit import REFIT_RTOL, VOLT_ATOL, same_number, same_record
 from circuitsim.calibration.runner import calibration_data_from_artifact
 from circuitsim.config import project_root
 from circuitsim.store import ENERGY_FILE, MODEL_FILE, ArtifactStore, json_bytes
 
 STORE = ArtifactStore(project_root() / "calibration")
 CASES = [(block, point) for block in block_names(plugins=False) for point in STORE.points(block).values()]
-RTOL = 1e-12
-#: A voltage that a least-squares fit over a ~1 V range puts near zero (the SAR's offset v_os_V, 0.2 µV) has
-#: round-off on the volt scale, not on its own: measured 3e-17 V between two CPUs (OpenBLAS kernels), so
-#: volts also pass within 1 fV.
-VOLT_ATOL = 1e-15
-
-
-def _same_float(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=RTOL, abs_tol=0.0)
-
-
-def _same_notes(a, b, key: str = "") -> bool:
-    """Notes equal, their floats within RTOL (volts also within VOLT_ATOL), as the arrays."""
-    if isinstance(a, float) or isinstance(b, float):
-        if not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
-            return False
-        return _same_float(float(a), float(b)) or (key.endswith("_V") and abs(float(a) - float(b)) <= VOLT_ATOL)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_notes(a[k], b[k], k) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_notes(x, y, key) for x, y in zip(a, b))
-    return a == b
 
 
 @pytest.mark.parametrize("block, point", CASES, ids=[f"{b}-{p.name}" for b, p in CASES])
@@ -67,17 +45,18 @@ def test_refit_from_committed_spice_data_reproduces_the_committed_model(block, p
     for name, want in committed.items():
         got = np.asarray(fit.arrays[name])
         assert got.shape == want.shape, (block, point.name, name, got.shape, want.shape)
-        np.testing.assert_allclose(got, want, rtol=RTOL, atol=VOLT_ATOL if name.endswith("_V") else 0.0, equal_nan=True,
+        np.testing.assert_allclose(got, want, rtol=REFIT_RTOL, atol=VOLT_ATOL if name.endswith("_V") else 0.0,
+                                   equal_nan=True,
                                    err_msg=f"{block} {point.name}: {name} does not follow from spice.npz")
 
     (action,) = artifact.table(ENERGY_FILE)["actions"]
     assert action["name"] == spec.action
-    assert _same_float(fit.energy_J, action["energy_J"]), (block, point.name, fit.energy_J, action["energy_J"])
-    assert _same_float(fit.latency_s, action["latency_s"]), (block, point.name, fit.latency_s, action["latency_s"])
+    assert same_number(fit.energy_J, action["energy_J"]), (block, point.name, fit.energy_J, action["energy_J"])
+    assert same_number(fit.latency_s, action["latency_s"]), (block, point.name, fit.latency_s, action["latency_s"])
     assert action["note"] == fit.notes.get("energy", "")
     # the notes hold fitted figures too (the SAR's attenuation and offset, the buffers' gain)
     committed_notes = json.loads(json_bytes(artifact.provenance["notes"]))
-    assert _same_notes(json.loads(json_bytes(fit.notes)), committed_notes), (block, point.name)
+    assert same_record(json.loads(json_bytes(fit.notes)), committed_notes), (block, point.name)
 
 
 def test_rebuilt_data_take_sigma_from_the_monte_carlo_point():

@@ -185,7 +185,9 @@ def test_static_only_rewrite_keeps_the_model_and_the_spice_data(store_copy):
     assert provenance["reproduce"] == "circuitsim calibrate psf --technology sky130 --mc 200 --seed 1"
     # the rewritten artifact still re-fits to its model, and a second rewrite replaces the static figures
     refit = spec.fit(calibration_data_from_artifact(spec, TT27, store_copy))
-    assert refit.energy_J == new_energy["actions"][0]["energy_J"]
+    from circuitsim.calibration.refit import same_number
+
+    assert same_number(refit.energy_J, new_energy["actions"][0]["energy_J"])
     files2, _ = _restaged_files(spec, tech, plan, TT27, store_copy, {**_fake_static(), "static_W": np.float64(1.0)})
     assert json.loads(files2[ENERGY_FILE])["static_W"] == 1.0
 
@@ -237,8 +239,13 @@ def test_a_full_calibration_writes_the_same_static_figures_as_static_only(tmp_pa
     mc = {"fit": group("mc_fit_"), "holdout": group("mc_holdout_")}
     path = _write_point(spec, tech, make_plan(tech), "tt", 27.0, result, mc, tmp_path,
                         artifact.provenance["netlist_sha256"], static)
-    for name in (MODEL_FILE, SPICE_FILE, ENERGY_FILE):
-        assert (path / name).read_bytes() == (artifact.path / name).read_bytes(), name
+    from circuitsim.calibration.refit import array_mismatch, same_record
+
+    # the SPICE data are written as given (byte for byte); the fit is re-run, so its model, energy and notes
+    # equal the committed ones within float round-off (byte for byte on the calibrating machine)
+    assert (path / SPICE_FILE).read_bytes() == (artifact.path / SPICE_FILE).read_bytes()
+    assert array_mismatch(dict(np.load(path / MODEL_FILE)), artifact.arrays(MODEL_FILE)) is None
+    assert same_record(json.loads((path / ENERGY_FILE).read_text()), artifact.table(ENERGY_FILE))
     written = json.loads((path / "provenance.json").read_text())
     assert written["static"]["reproduce"] == artifact.provenance["static"]["reproduce"]
-    assert json_bytes(written["notes"]) == json_bytes(artifact.provenance["notes"])
+    assert same_record(json.loads(json_bytes(written["notes"])), json.loads(json_bytes(artifact.provenance["notes"])))

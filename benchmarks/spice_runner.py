@@ -2,7 +2,9 @@
 
     python benchmarks/spice_runner.py            # runner costs, model vs SPICE (about a minute)
     python benchmarks/spice_runner.py --full     # + full sample_hold calibration (7 points + 2x200 MC)
-                                                 #   with 1 worker, 2 workers and a Dask LocalCluster
+                                                 #   with 1 worker, 2 workers, a Dask LocalCluster and a real
+                                                 #   Dask cluster (scheduler + 2 worker processes)
+    python benchmarks/spice_runner.py --full --blocks sample_hold psf   # other blocks
 """
 
 from __future__ import annotations
@@ -92,22 +94,35 @@ def model_vs_spice(r: dict) -> dict:
     }
 
 
-def full_calibrations(tech) -> dict:
+def full_calibrations(tech, blocks) -> dict:
     from circuitsim.calibration.runner import calibrate, make_plan
 
+    from circuitsim.blocks import expand_names, get_spec
+    from circuitsim.tasks.cluster import local_dask_processes
+
     plan = make_plan(tech, mc_samples=200, seed=1)
+    specs = [get_spec(name) for name in expand_names(blocks)]
     out = {}
-    for label, kwargs in (("1 worker", {"workers": 1}), ("2 workers", {"workers": 2}),
-                          ("Dask LocalCluster, 2 workers", {"workers": 2, "scheduler": "local-dask"})):
+
+    def run(label, **kwargs):
         with tempfile.TemporaryDirectory() as tmp:
-            out[label] = timed(calibrate, [sh.SPEC], tech, plan, out_dir=Path(tmp) / "out",
+            out[label] = timed(calibrate, specs, tech, plan, out_dir=Path(tmp) / "out",
                                cache_dir=Path(tmp) / "cache", progress=False, **kwargs)[0]
+
+    run("1 worker", workers=1)
+    run("2 workers", workers=2)
+    run("Dask LocalCluster, 2 workers", workers=2, scheduler="local-dask")
+    with local_dask_processes(2) as address:  # a scheduler and two worker processes, as a user starts them
+        run("Dask cluster (scheduler + 2 worker processes)", workers=2, scheduler=address)
     return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="also time full calibrations (about 12 minutes)")
+    parser.add_argument("--blocks", nargs="+", default=["sample_hold"],
+                        help="blocks (or groups) of the --full calibration (default sample_hold; every block: about "
+                             "2 h per run)")
     args = parser.parse_args()
     tech = load_technology("sky130")
     r = runner_costs(tech)
@@ -122,8 +137,14 @@ def main():
     print(f"  numba vs NumPy reference:               {m['numba_over_numpy_speedup']:.1f}x faster")
     print(f"  behavioral model vs SPICE per sample:   {m['model_over_spice_speedup']:.3g}x faster")
     if args.full:
-        for label, seconds in full_calibrations(tech).items():
-            print(f"full sample_hold calibration, {label}: {seconds:.0f} s")
+        times = full_calibrations(tech, args.blocks)
+        what = " ".join(args.blocks)
+        for label, seconds in times.items():
+            print(f"full {what} calibration, {label}: {seconds:.0f} s")
+        one, two = times["1 worker"], times["2 workers"]
+        cluster = times["Dask cluster (scheduler + 2 worker processes)"]
+        print(f"  2 workers vs 1: {one / two:.2f}x faster (goal >= 1.8x); Dask cluster vs 2 local workers: "
+              f"{cluster / two:.2f}x the time (goal <= 1.10x)")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,18 @@ def _init_worker():
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
+def task_cost(task: Task) -> int:
+    """Relative cost of a task: its analyses, sweep points × Monte Carlo samples (1 for a nominal task)."""
+    return len(task.inputs) * max(1, len(task.seeds))
+
+
+def longest_first(tasks: list[Task], pending: list[int]) -> list[int]:
+    """``pending`` (indices into ``tasks``) ordered by :func:`task_cost`, largest first (stable), so that the
+    longest tasks start first and the short ones fill the workers at the end instead of one long task
+    running alone."""
+    return sorted(pending, key=lambda i: -task_cost(tasks[i]))
+
+
 def check_scheduler(scheduler: str | None) -> None:
     """Refuse a scheduler that is neither local-dask nor a tcp:// address."""
     if scheduler not in (None, "local", "local-dask") and not str(scheduler).startswith("tcp://"):
@@ -56,6 +68,7 @@ def run_tasks(tasks: list[Task], cache: TaskCache, *, workers: int = 1, schedule
         else:
             summary.results[i] = hit
             summary.cached.append(task.key)
+    pending = longest_first(tasks, pending)
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc=description, unit="task",
                disable=not progress, leave=False)
 
@@ -112,7 +125,9 @@ def _run_dask(tasks, pending, finish, workers, scheduler):
         except OSError as exc:
             raise CircuitsimError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
-        futures = {client.submit(execute, tasks[i], pure=False, key=f"circuitsim-{tasks[i].key}"): i
+        # priority: the scheduler starts the costliest first (pending is already in that order)
+        futures = {client.submit(execute, tasks[i], pure=False, key=f"circuitsim-{tasks[i].key}",
+                                 priority=task_cost(tasks[i])): i
                    for i in pending}
         for future in as_completed(list(futures)):
             finish(futures[future], future.result())

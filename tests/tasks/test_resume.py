@@ -99,3 +99,32 @@ def test_separate_monte_carlo_grids_only_move_the_mc_tasks(sky130):
     assert {t.inputs for t in tasks if t.analysis == "mc-holdout"} == {(0.9,)}
     explicit = dataclasses.replace(SMALL, mc_fit_grid=SMALL.fit_grid, mc_holdout_grid=SMALL.holdout_grid)
     assert [t.key for t in plan_tasks(explicit, sky130, _plan(sky130))] == [t.key for t in base]
+
+
+@pytest.fixture()
+def dask_cluster():
+    """A real Dask cluster on localhost: a ``dask scheduler`` and two ``dask worker`` processes."""
+    pytest.importorskip("distributed")
+    from circuitsim.tasks.cluster import local_dask_processes
+
+    with local_dask_processes(2) as address:
+        yield address
+
+
+def test_a_real_dask_cluster_matches_local_processes(sky130, tmp_path, reference, dask_cluster):
+    """Issue 21 item 4: a scheduler and two worker processes started as a user would (not a LocalCluster in
+    this process) produce the in-process run's artifact byte for byte."""
+    assert dask_cluster.startswith("tcp://")
+    assert _run(sky130, tmp_path, "cluster", workers=2, scheduler=dask_cluster) == reference
+
+
+def test_the_longest_tasks_are_scheduled_first(sky130):
+    """The Monte Carlo batches (points × samples) start before the nominal task and the static one, so no long
+    task is left running alone at the end."""
+    tasks = plan_tasks(SMALL, sky130, _plan(sky130)) + plan_static_tasks(SMALL, sky130, _plan(sky130))
+    order = executors.longest_first(tasks, list(range(len(tasks))))
+    costs = [executors.task_cost(tasks[i]) for i in order]
+    assert costs == sorted(costs, reverse=True)
+    # 3 fit points x 2 samples = 6 > 5 nominal points > 2 held-out x 2 = 4 > 1 static point
+    assert [tasks[i].analysis for i in order][:2] == ["mc-fit", "mc-fit"]
+    assert costs == [6, 6, 5, 4, 4, 1]

@@ -71,3 +71,41 @@ def test_render_calibrate_validate_with_another_corner_naming(other_pdk, tmp_pat
     assert check.returncode == 0, check.stdout + check.stderr
     record = json.loads(check.stdout)["blocks"]["sample_hold"]["typical_27C"]
     assert record["max_error_lsb"] <= 0.5 and record["pass"]
+
+
+def _without_low_vt(tmp_path, **mapping) -> Path:
+    """sky130's file without its low-Vt devices, optionally mapping them onto other devices (``same_as``)."""
+    data = yaml.safe_load(load_technology("sky130").source_path.read_text())
+    data["name"] = "nolvt130"
+    for name in ("nmos_lvt", "pmos_lvt"):
+        del data["devices"][name]
+    data["devices"].update({name: {"same_as": target} for name, target in mapping.items()})
+    path = tmp_path / "nolvt130.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_pdk_without_low_vt_devices_is_refused_naming_the_device_and_line(tmp_path):
+    from circuitsim.errors import TechnologyError
+    from circuitsim.spice.netlist import load_netlist, render_deck
+
+    tech = load_technology(_without_low_vt(tmp_path))
+    netlist = load_netlist("pixel_4t")
+    line = next(i for i, text in enumerate(netlist.text.splitlines(), 1) if text.startswith("xtx "))
+    with pytest.raises(TechnologyError, match=rf"pixel_4t.cir line {line} instantiates the generic device "
+                                              r"'nmos_lvt', which technology nolvt130 does not define.*same_as: nmos"):
+        render_deck(netlist, tech, "tt")
+    result = _cli("spice", "render", "pixel_4t", "--technology", str(_without_low_vt(tmp_path)))
+    assert result.returncode == 2 and "nmos_lvt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_low_vt_device_mapped_onto_the_regular_one_renders_with_its_cell(tmp_path):
+    from circuitsim.spice.netlist import load_netlist, render_deck
+
+    tech = load_technology(_without_low_vt(tmp_path, nmos_lvt="nmos", pmos_lvt="pmos"))
+    assert tech.devices["nmos_lvt"].body == tech.devices["nmos"].body
+    deck = render_deck(load_netlist("pixel_4t"), tech, "tt")
+    wrapper = deck[deck.index(".subckt nmos_lvt"):].split(".ends")[0]
+    assert "sky130_fd_pr__nfet_01v8 " in wrapper and "lvt" not in wrapper.split("\n", 1)[1]
+    with pytest.raises(Exception, match="same_as 'nope' names no device"):
+        load_technology(_without_low_vt(tmp_path, nmos_lvt="nope"))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from circuitsim import __version__
 from circuitsim.config import project_root
-from circuitsim.errors import NetlistError
-from circuitsim.technology import Technology
+from circuitsim.errors import NetlistError, TechnologyError
+from circuitsim.technology import GENERIC_DEVICES, Technology
 
 #: The last line :func:`render_deck` inserts; the source netlist's second line follows it.
 HEADER_END = "* --- end of circuitsim header ---"
@@ -58,6 +58,20 @@ class Netlist:
             m = _CELLS_LINE.match(line.strip())
             if m:
                 found += [c for c in m.group(1).split() if c not in found]
+        return found
+
+    def generic_devices(self) -> dict[str, int]:
+        """{generic device (``nmos``, ``nmos_lvt``, ...) the deck instantiates: the line number of its first
+        instance}; an instance line is ``x<name> <nodes> <device> [param=value ...]``."""
+        found: dict[str, int] = {}
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            tokens = line.split()
+            if not tokens or tokens[0][0] not in "xX":
+                continue
+            names = [t for t in tokens[1:] if "=" not in t]
+            device = names[-1].lower() if names else ""
+            if device in GENERIC_DEVICES and device not in found:
+                found[device] = number
         return found
 
     def declared_params(self) -> dict[str, str]:
@@ -184,6 +198,18 @@ def _cell_lines(netlist: Netlist, technology: Technology) -> list[str]:
             library.include_block(cells)]
 
 
+def _check_devices(netlist: Netlist, technology: Technology) -> None:
+    """Refuse a netlist that instantiates a generic device the technology does not define, naming the
+    device, the line and the fix."""
+    for device, number in netlist.generic_devices().items():
+        if device not in technology.devices:
+            raise TechnologyError(
+                f"{netlist.name}.cir line {number} instantiates the generic device {device!r}, which technology "
+                f"{technology.name} does not define (its devices: {', '.join(technology.devices)}). Map it in the "
+                f"technology file's devices: section, e.g. '{device}: {{same_as: {device.split('_')[0]}}}' to use "
+                "the regular device, or a body with the PDK's own cell; or change the netlist")
+
+
 def render_deck(
     netlist: Netlist,
     technology: Technology,
@@ -203,6 +229,7 @@ def render_deck(
     stem) appends the ``.control`` block of :func:`batch_control`, writing ``vectors`` (default all).
     """
     c = technology.corner(corner)
+    _check_devices(netlist, technology)
     temp_c = technology.check_temperature(technology.nominal_temperature_c if temp_c is None else temp_c)
     vdd_v = technology.check_supply(technology.vdd_v if vdd_v is None else vdd_v)
     text = _override_params(netlist.text, params, netlist) if params else netlist.text

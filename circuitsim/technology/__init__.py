@@ -33,6 +33,9 @@ import yaml
 from circuitsim.errors import TechnologyError
 
 _SHIPPED_DIR = Path(__file__).resolve().parent
+#: The generic device names the netlists instantiate; a technology maps each onto a PDK cell (``devices:``),
+#: or onto another of its devices (``{same_as: nmos}``: a PDK without low-Vt devices uses its regular ones).
+GENERIC_DEVICES = ("nmos", "pmos", "nmos_lvt", "pmos_lvt", "mim")
 #: Sections of a technology file that no deck and no calibration reads (only the accounting does): they
 #: are left out of :func:`calibration_sha256`.
 ACCOUNTING_SECTIONS = ("column_line",)
@@ -287,6 +290,21 @@ def calibration_sha256(data: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _devices(raw: dict, path: Path) -> dict:
+    """The ``devices:`` section; an entry ``{same_as: OTHER}`` realises the device as OTHER does (same pins,
+    parameters and PDK cell) under its own name."""
+    own = {name: d for name, d in raw.items() if "same_as" not in d}
+    devices = {name: Device(name, tuple(d["pins"]), dict(d.get("params", {})), d["body"]) for name, d in own.items()}
+    for name, d in raw.items():
+        if "same_as" in d:
+            target = own.get(d["same_as"])
+            if target is None:
+                raise TechnologyError(f"{path}: devices.{name}: same_as {d['same_as']!r} names no device of the file "
+                                      f"(devices with a body: {', '.join(own)})")
+            devices[name] = Device(name, tuple(target["pins"]), dict(target.get("params", {})), target["body"])
+    return devices
+
+
 def _parse(data: dict, path: Path, file_sha: str) -> Technology:
     required = ("name", "model_library", "supply", "temperature", "corners", "devices", "calibration_plan")
     missing = [k for k in required if k not in data]
@@ -296,10 +314,7 @@ def _parse(data: dict, path: Path, file_sha: str) -> Technology:
         name: Corner(name, c["section"], c.get("mismatch_section", c["section"]), c.get("description", ""))
         for name, c in data["corners"].items()
     }
-    devices = {
-        name: Device(name, tuple(d["pins"]), dict(d.get("params", {})), d["body"])
-        for name, d in data["devices"].items()
-    }
+    devices = _devices(data["devices"], path)
     plan = data["calibration_plan"]
     monte_carlo = (str(plan["monte_carlo"][0]), float(plan["monte_carlo"][1]))
     tech = Technology(

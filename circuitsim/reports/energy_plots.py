@@ -241,7 +241,9 @@ def violated_constraints(frame, params, arch=None) -> list[str]:
         arch = load_architecture(arch or frame.attrs["architecture"])
     n = len(frame)
     with np.errstate(all="ignore"):
-        s = evaluate_symbols(arch, {p: frame[p].to_numpy(float) for p in params})
+        # with the timing the sweep took from the blocks (its columns), as the sweep evaluated them
+        names = [*params, *(ts.parameter for ts in arch.timing_sources if ts.parameter in frame and ts.parameter not in params)]
+        s = evaluate_symbols(arch, {p: frame[p].to_numpy(float) for p in names})
         broken = [(c.message, ~np.broadcast_to(np.asarray(c.require(s), bool), (n,))) for c in arch.constraints]
     return ["; ".join(msg for msg, bad in broken if bad[i]) for i in range(n)]
 

@@ -4,7 +4,8 @@ and supply energies (:func:`simulate`); the fit of the model's parameters to tho
 (:func:`fit_attenuation`, :func:`fit`: top-plate parasitic, input-error LUT, energies, comparator offset σ);
 the calibrated model at held-out points (:func:`validation_model`); the held-out design (inputs at bin
 centres, :data:`HOLDOUT_ALPHA`); the BlockSpecs ``SPEC_2B`` … ``SPEC_8B`` (``SPECS``) that ``circuitsim
-calibrate sar`` and ``circuitsim validate sar`` run; and the measurement of the MIM unit capacitor's
+calibrate sar`` and ``circuitsim validate sar`` run; the idle (static) power at rest after a conversion
+(:func:`static`, ``circuitsim calibrate sar --static-only``); and the measurement of the MIM unit capacitor's
 mismatch with ``netlists/sar_adc_cdac_unit.cir`` (:func:`measure_sigma_unit`), whose result
 :data:`SIGMA_UNIT_MEASURED` the fit stores in every artifact.
 
@@ -100,6 +101,113 @@ def simulate(session, task) -> dict:
             for k in keys:
                 out[k][s, j] = r[k]
     return out if task.seeds else {k: v[0] for k, v in out.items()}
+
+
+#: Input of the static measurement (V): a fit-grid input, so the code the converter holds while idle can be
+#: checked against the nominal conversion of the same deck (tests/calibration/test_static_power.py).
+STATIC_V_D_V = 0.25
+#: Idle part of the static transient: the clock stops after the cycle that shifts the token out (N + 2 clock
+#: pulses), the idle starts at t_idle = t0 + (N + 2)·T and the window is [t_idle + IDLE_SETTLE_S, t_idle +
+#: IDLE_END_S]. Measured at 8 bit in windows from 3 us to 1 ms of idle: P is flat from 10 us at tt 85 C, ff
+#: and fs; at tt 27 C it rises 1.5 % to its final 64.1 nW by 0.1 ms (the TSPC nodes' clock-feedthrough
+#: overshoot to ~1.9 V relaxes, and the flip-flops' output inverters leak more as it does); at tt -40 C it
+#: decays from 0.386 nW (20 .. 30 us) to 0.343 nW (0.5 .. 1 ms), the same relaxation and the comparator's
+#: floating tail, slow when cold; at ss it rises from 3.78 to 4.01 nW over the same span, still relaxing; at
+#: sf (fast NMOS) the TSPC's floating high nodes sag and the output inverters conduct from ~0.15 ms: 3.89 nW
+#: at 20 .. 50 us, 4.04 at 0.1 .. 0.2 ms, 4.38 at 0.2 .. 0.3 ms, 25.7 at 0.5 .. 1 ms (the register would
+#: later take a token). The window's two halves agree within 6 % at every point (``drift`` in the result).
+IDLE_SETTLE_S = 20e-6
+IDLE_END_S = 200e-6
+#: Max time step of the static transient (s): the conversion's edges are ngspice breakpoints and its steps
+#: are set by truncation error (the held code is the nominal conversion's, or at 8 bit one code off where
+#: v_d = 0.25 V lies 0.25 LSB from a code edge); the step cap only bounds the idle part (~10^3 points).
+STATIC_MAX_STEP_S = 100e-9
+#: ngspice's integration method during the static transient, and its default after it: with the trapezoidal
+#: rule the idle's 0.1 us steps ring, and at tt -40 C (currents of 10 pA) the window means of the supply
+#: currents come out with either sign; Gear's backward differences do not ring.
+STATIC_METHOD = "gear"
+NGSPICE_METHOD = "trap"
+#: ngspice's gmin (S, in parallel with every junction) during the static transient, and its default after it.
+#: At the default 1e-12 S each junction at 1.8 V draws 1.8 pA, of the order of the whole converter's real
+#: leakage at -40 C (~190 pA), and it pulls the floating high TSPC nodes down by ~0.6 V per ms there (at tt
+#: 27 C it moves their rest level from 1.80 to 1.74 V and the logic's current by 30 %); at 1e-15 its share
+#: is < 0.3 % (1e-18 S gives the same currents within 0.3 % at tt -40 C, 8 bit).
+STATIC_GMIN_S = 1e-15
+NGSPICE_GMIN_S = 1e-12
+#: Sources of the static measurement: the charged ones (those of the conversion energy) and the ideal inputs.
+STATIC_SUPPLIES = _SOURCES + ("vinp", "vinn")
+STATIC_NOTE = ("no bias (dynamic StrongARM comparator, CMOS logic) and no power-down in the deck, so both figures "
+               "are the same idle measurement, leakage: static_W = leakage_W = VDD x (I_VREF + max(I_VCM, 0) + "
+               "I_VDDC + I_VDDL) (V_CM as a buffer on VDD: it draws what it sources, nothing for what it sinks; the "
+               "ideal clock and start sources sit at 0 V: no power), each I the mean over an idle window of a "
+               "transient: one conversion of v_d = 0.25 V, one more clock cycle that shifts the token out (no second "
+               "start pulse), then the clock stopped low and the inputs held; window 20 .. 200 us after the deck's "
+               "period t0 + (N + 2) T (its halves within 6 %), ngspice gmin 1e-15 S, Gear integration. At rest the "
+               "code is held in the decision latches, caps 1 .. min(N, 7) sit on V_REF / ground and the rest on "
+               "V_CM, the comparator is in reset (clock low, tail off) and the sampling switches are open. What "
+               "leaks: the off low-Vt V_CM transmission gates of the switched caps (V_REF -> V_CM: 45 .. 66 % of the "
+               "figure at tt 27 C from 2 to 8 bit, 86 .. 94 % at fs, fast PMOS), the off V_REF / ground switches, "
+               "the logic's off devices (VDDL) and the comparator's tail (VDDC). The TSPC sequencer is dynamic: with "
+               "the clock stopped its floating nodes hold only by leakage. Shifted out, the token leaves them high, "
+               "which holds at every point but sf (fast NMOS: they sag and the flip-flops' output inverters conduct "
+               "after ~0.15 ms, 26 nW by 1 ms at 8 bit, so an idle much longer than 0.2 ms there needs a clock or "
+               "static flip-flops); stopped in the sampling state instead, T0's floating node crosses mid-rail after "
+               "1 .. 10 us at tt 85 C and 0.1 .. 0.3 ms at tt 27 C, drawing ~10 uA while it does.")
+
+
+def _print_vector(session, name: str) -> list[float]:
+    """The numbers of an instance parameter vector (``@vclk[pulse]``) of the loaded circuit."""
+    import re
+
+    text = session.command(f"print {name}")
+    return [float(x) for x in re.findall(r"[-+]?\d+(?:\.\d*)?e[-+]?\d+", text.split("=", 1)[-1])]
+
+
+def static(session, task) -> dict:
+    """Idle supply power of the converter (W) at ``task.inputs[0]`` = (v_d, N), from a transient of
+    ``netlists/sar_adc.cir`` (a DC operating point of its dynamic and bistable logic is an arbitrary state:
+    at tt -40 C ngspice's op does not converge and the deck's t = 0 point draws mA of crowbar current).
+
+    The deck's sources are altered after the point is set: the clock ``vclk`` gives N + 2 pulses (sampling,
+    N decisions, the cycle that shifts the token out) and stays low, the start pulse ``vstart`` gives only
+    its first pulse, the inputs stay at their DC values. P = VDD·(I_VREF + max(I_VCM, 0) + I_VDDC + I_VDDL)
+    (+ 0 V · I of the clock and start sources, idle low), each I the mean over
+    [t_idle + :data:`IDLE_SETTLE_S`, t_idle + :data:`IDLE_END_S`], t_idle = t0 + (N + 2)·T
+    (:func:`circuitsim.blocks.static_power.idle_window`); ``leakage_W`` = ``static_W`` (no power-down in the
+    deck). Also returned: the code held in the decision latches at the window's end (``code``) and the
+    decisions left unset (``undecided``)."""
+    from circuitsim.blocks.static_power import idle_window
+    from circuitsim.errors import SpiceError
+    from circuitsim.spice.analyses import apply_point, transient
+
+    v_d, n = np.ravel(task.inputs)[:2]
+    n = int(n)
+    apply_point(session, vd_v=float(v_d), n_bits=n)
+    vdd = session.deck_param("vdd_v")
+    pulse, pwl = _print_vector(session, "@vclk[pulse]"), _print_vector(session, "@vstart[pwl]")
+    if len(pulse) != 7 or len(pwl) < 6 or pwl[5] != 0.0:
+        raise SpiceError(f"sar_adc static: unexpected clock {pulse} or start {pwl} source in the deck")
+    session.command("alter @vclk[pulse] = [ " + " ".join(repr(v) for v in pulse + [float(n + 2)]) + " ]")
+    session.command("alter @vstart[pwl] = [ " + " ".join(repr(v) for v in pwl[:6]) + " ]")
+    t_idle = SPICE_T0_S + (n + 2) * SPICE_T_CLK_S
+    window = (t_idle + IDLE_SETTLE_S, t_idle + IDLE_END_S)
+    names = ([f"p{k}" for k in range(1, n + 1)] + [f"n{k}" for k in range(1, n + 1)]
+             + [f"{s}#branch" for s in STATIC_SUPPLIES])
+    session.command(f"option gmin={STATIC_GMIN_S!r} method={STATIC_METHOD}")
+    try:
+        w = transient(session, 5e-12, window[1], names, max_step_s=STATIC_MAX_STEP_S,
+                      point=f"static vd_v={float(v_d):g} n_bits={n}")
+    finally:
+        session.command(f"option gmin={NGSPICE_GMIN_S!r} method={NGSPICE_METHOD}")
+    p = [w[f"v_p{k}_V"].iloc[-1] > 0.5 * vdd for k in range(1, n + 1)]
+    q = [w[f"v_n{k}_V"].iloc[-1] > 0.5 * vdd for k in range(1, n + 1)]
+    # the rails' voltages; the clock and start sources idle at 0 V; the inputs (not charged) at their DC levels
+    volts = {"vclk": 0.0, "vstart": 0.0, "vinp": 0.5 * vdd + 0.5 * float(v_d), "vinn": 0.5 * vdd - 0.5 * float(v_d)}
+    result = idle_window(w["time_s"].to_numpy(), {s: w[f"i_{s}_A"].to_numpy() for s in STATIC_SUPPLIES},
+                         STATIC_SUPPLIES, window, charged=_SOURCES, volts_v=volts, sourcing_only=("vcm",), vdd_v=vdd)
+    result["code"] = np.int64(sum(int(b) << (n - 1 - k) for k, b in enumerate(p)))
+    result["undecided"] = np.int64(sum(a == b for a, b in zip(p, q)))
+    return result
 
 
 def _dac_ideal_v(codes, n_bits: int, v_ref: float = V_REF_V) -> np.ndarray:
@@ -328,7 +436,8 @@ def _spec(n_bits: int):
         # placed with the design value α = 0.94 before the calibration measured 0.948: σ is judged on the
         # spread of codes at the same inputs in SPICE and model, so where they sit in a bin is immaterial
         mc_fit_grid=_bin_centres(n_bits, [40, 215], 0.94) if mc else None,
-        mc_holdout_grid=_bin_centres(n_bits, [64, 150], 0.94) if mc else None)
+        mc_holdout_grid=_bin_centres(n_bits, [64, 150], 0.94) if mc else None,
+        static=static, static_inputs=((STATIC_V_D_V, float(n_bits)),), static_note=STATIC_NOTE)
 
 
 SPECS = {n: _spec(n) for n in SPICE_RESOLUTIONS}

@@ -59,9 +59,10 @@ class BlockSpec:
     #: is simulated at another resolution of the same hardware); its σ is not judged.
     monte_carlo: bool = True
     #: ``static(session, task)``: the block's quiescent supply power and off-state leakage at the task's
-    #: point (DC operating points of its deck, see :mod:`circuitsim.blocks.static_power`); ``None`` = the
-    #: block records none. Its result goes to ``spice.npz`` as ``static_*`` and to ``energy.json`` as
-    #: ``static_W`` / ``leakage_W`` (W per instance), with ``static_note`` saying the two conditions.
+    #: point (DC operating points of its deck, or an idle window of its transient, see
+    #: :mod:`circuitsim.blocks.static_power`); ``None`` = the block records none. Its result goes to
+    #: ``spice.npz`` as ``static_*`` and to ``energy.json`` as ``static_W`` / ``leakage_W`` (W per
+    #: instance), with ``static_note`` saying the two conditions.
     static: Callable | None = None
     #: The quiescent input point(s) handed to ``static`` as ``task.inputs`` (same shape as a grid row).
     static_inputs: tuple = ()

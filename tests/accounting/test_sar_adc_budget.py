@@ -44,8 +44,11 @@ LITERATURE_BEFORE = {
 }
 
 
-def _adc(ev):
-    return ev.table().set_index("component").loc["adc"]
+def _adc(ev, term: str = "dynamic"):
+    """The converter's line of one term (dynamic: the conversions; leakage: its idle power between them)."""
+    table = ev.table()
+    (row,) = table.index[(table["component"] == "adc") & (table["term"] == term)]
+    return table.loc[row]
 
 
 @pytest.mark.parametrize("name", sorted(LITERATURE_BEFORE))
@@ -167,7 +170,13 @@ def _committed(n_bits: int):
 def test_committed_sar_artifacts_are_picked_up(name, n_bits, conversions):
     if not _committed(n_bits).is_file():
         pytest.skip(f"no committed sky130 artifact sar_adc_{n_bits}b yet")
-    record = {a["name"]: a for a in json.loads(_committed(n_bits).read_text())["actions"]}["conversion"]
+    table = json.loads(_committed(n_bits).read_text())
+    record = {a["name"]: a for a in table["actions"]}["conversion"]
     ev = evaluate(name, technology="sky130")
     assert _adc(ev)["origin"] == "calibrated"
-    assert ev.component_energy_J()["adc"] == pytest.approx(record["energy_J"] * conversions, rel=1e-12)
+    assert ev.component_terms_J()["adc"]["dynamic"] == pytest.approx(record["energy_J"] * conversions, rel=1e-12)
+    # the artifact's idle figure (SPICE, issue 17 item 2) is the converter's leakage between conversions
+    leakage = _adc(ev, "leakage")
+    assert leakage["origin"] == "calibrated" and f"sar_adc_{n_bits}b" in leakage["source"]
+    assert leakage["power_W"] == pytest.approx(table["leakage_W"], rel=1e-12)
+    assert leakage["energy_J"] == pytest.approx(leakage["count"] * table["leakage_W"] * leakage["time_s"], rel=1e-12)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from circuitsim.accounting.tables import (
     DEFAULT_SUPPLY_RANGE_V,
     DEFAULT_VDD_V,
@@ -18,10 +20,8 @@ from circuitsim.accounting.tables import (
     PowerBudget,
     load_energy_table,
 )
-import numpy as np
-
 from circuitsim.errors import CircuitsimError
-from circuitsim.store import ArtifactStore, OperatingPoint
+from circuitsim.store import MODEL_FILE, ArtifactStore, OperatingPoint
 
 
 class _NoTiming(CircuitsimError):
@@ -168,18 +168,19 @@ class BudgetResolver:
             technology = load_technology(self.technology)
         except CircuitsimError as exc:
             raise _NoTiming(f"the technology file states no column line ({exc})") from None
-        arrays = self.store.model_arrays(ts.block, self.point)
+        artifact = self.store.open(ts.block, self.point)
+        arrays = artifact.arrays(MODEL_FILE)
         if not all(k in arrays for k in pixel_timing.SETTLING_ARRAYS):
             raise _NoTiming(f"the {ts.block} artifact at {self.point} has no settling table "
                             f"({', '.join(pixel_timing.SETTLING_ARRAYS)}): recalibrate it")
         c_col = technology.column_capacitance_F(args["rows"])
         t, clamped = pixel_timing.row_readout_s(arrays, c_col, args["bits"])
-        artifact = self.store.open(ts.block, self.point)
         value = t if np.ndim(t) else float(t)
         scalar = not np.ndim(t)
         detail = (f"{value * 1e9:.1f} ns on C_col = {float(c_col) * 1e12:.3g} pF ({float(args['rows']):g} rows), "
                   f"to half an LSB at {float(args['bits']):g} bit" if scalar else "per point")
-        low = " (C_col below the measured 0.25 pF: its figure, an upper bound)" if np.any(clamped) else ""
+        smallest = float(arrays["settle_ccol_F"][0]) * 1e12
+        low = f" (C_col below the measured {smallest:g} pF: its figure, an upper bound)" if np.any(clamped) else ""
         return value, (f"{ts.block} settling (reset + signal) at {self.point}: {detail}{low}; column line from "
                        f"{technology.name}.yaml column_line; artifact {artifact.path.name} "
                        f"sha256:{artifact.provenance.get('content_sha256', '')[:16]}")

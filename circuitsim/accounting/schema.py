@@ -76,7 +76,7 @@ _OUTPUT_KEYS = {"bits_per_frame", "reference_bits_per_frame", "compression_ratio
 _TIMING_KEYS = {"stages", "frame_rate_hz", "from_blocks"}
 #: Timing a calibrated block's artifact provides (``timing.from_blocks``): (block, quantity) -> its arguments.
 #: ``pixel_4t`` ``row_readout_s``: the pixel's reset + signal settling to half an LSB of a ``bits``-bit ADC on
-#: the column line of an array of ``rows`` pixels (:func:`circuitsim.blocks.pixel_4t.row_readout_s`).
+#: the column line of an array of ``rows`` pixels (:func:`circuitsim.blocks.pixel_timing.row_readout_s`).
 #: ``latency_s`` (any block; ``action: NAME``, a string): the latency of that action in the block's artifact.
 TIMING_QUANTITIES = {("pixel_4t", "row_readout_s"): ("rows", "bits")}
 LATENCY_QUANTITY = "latency_s"

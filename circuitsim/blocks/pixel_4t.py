@@ -68,10 +68,8 @@ SF_MODES = (Mode.IDEAL, Mode.HARD)
 # Timing of the transient in netlists/pixel_4t.cir (s)
 T_EXPOSURE_START_S = 0.1e-6
 T_READ_START_S = 1.2e-6  # RS on, RST pulse 1.2 .. 1.3 us
-T_RESET_SAMPLE_S = 1.69e-6  # reset level sampled just before TX
-T_TX_START_S = 1.7e-6
-T_SIGNAL_SAMPLE_S = 2.19e-6  # signal level sampled just before RS off
-T_READ_S = 1.0e-6  # readout window per pixel (RS on)
+T_TX_START_S = 1.7e-6  # the reset level is sampled T_SAMPLE_LEAD_S before it
+T_READ_S = 1.0e-6  # readout window per pixel (RS on); the signal level is sampled T_SAMPLE_LEAD_S before RS off
 T_STOP_S = 2.3e-6
 TRAN_STEP_S = 1e-9
 #: The deck's compressed exposure (s): iph on from 0.2 to 1.2 us; N electrons = iph · T_EXPOSURE_S / q.
@@ -93,6 +91,8 @@ SETTLE_HALF_WINDOW_S = 3.0e-6
 T_HALF_S = T_TX_START_S - T_READ_START_S
 #: Samples are taken this long before the next edge (TX on, RS off) (s).
 T_SAMPLE_LEAD_S = 10e-9
+#: The transient runs on this long after RS off (s).
+T_AFTER_READ_S = T_STOP_S - T_READ_START_S - T_READ_S
 #: The ideal mode's straight line is fitted over 0 .. LINEAR_MAX_E electrons (an engineering choice: the
 #: range in which the FD stays above 1.2 V, where the SF is well in saturation).
 LINEAR_MAX_E = 20_000.0
@@ -385,7 +385,7 @@ def _cycle_times(t_half_s: float) -> dict:
     tx = T_READ_START_S + t_half_s
     rs_off = T_READ_START_S + 2 * t_half_s
     return {"tx": tx, "reset_sample": tx - T_SAMPLE_LEAD_S, "signal_sample": rs_off - T_SAMPLE_LEAD_S,
-            "stop": rs_off + (T_STOP_S - T_READ_START_S - 2 * T_HALF_S)}
+            "stop": rs_off + T_AFTER_READ_S}
 
 
 def _cycle(session, electrons: float, label: str, seed: int | None = None, t_half_s: float = T_HALF_S,

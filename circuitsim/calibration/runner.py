@@ -307,9 +307,9 @@ def calibrate_static(specs: list[BlockSpec], technology: Technology, plan: Plan,
     points (cached like the others) and add their results to the artifacts already under ``out_dir``.
 
     Every point's :class:`CalibrationData` is rebuilt from its artifact (:func:`calibration_data_from_artifact`)
-    and fitted again; the new model, energy, latency and notes must equal the committed ones
-    (within float round-off, :mod:`circuitsim.calibration.refit`), else nothing is written (the block needs a full calibration). The committed
-    ``model.npz``, ``actions`` and notes are kept byte for byte. ``spice.npz`` gains the ``static_*`` arrays,
+    and fitted again; the new model, energy, latency and notes must equal the committed ones within float
+    round-off (:mod:`circuitsim.calibration.refit`), else nothing is written (the block needs a full
+    calibration). The committed ``model.npz``, ``actions`` and notes are kept byte for byte. ``spice.npz`` gains the ``static_*`` arrays,
     ``energy.json`` the keys :data:`STATIC_ENERGY_KEYS` (``actions`` untouched), the provenance a ``static``
     record; earlier static results are replaced. The artifact must come from this checkout's netlist and
     technology file."""

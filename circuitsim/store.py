@@ -440,17 +440,23 @@ def _text_sha256(path: Path) -> str:
     return sha256_bytes(path.read_text().encode())
 
 
-def _technology_sha256(path: Path) -> str:
-    """The calibration hash of a technology file (:attr:`circuitsim.technology.Technology.sha256`), cached
-    by the file's modification time."""
-    return _technology_sha256_at(str(path), path.stat().st_mtime_ns)
+def _technology_sha256(path: Path, domain: str = "") -> str:
+    """The calibration hash of a technology file (:attr:`circuitsim.technology.Technology.sha256`) or of its
+    supply ``domain`` (:meth:`~circuitsim.technology.Technology.for_domain`), cached by the file's
+    modification time; a domain the file no longer has hashes as ``""`` (never equal to a record)."""
+    return _technology_sha256_at(str(path), path.stat().st_mtime_ns, domain)
 
 
-@functools.lru_cache(maxsize=8)
-def _technology_sha256_at(path: str, _mtime_ns: int) -> str:
+@functools.lru_cache(maxsize=16)
+def _technology_sha256_at(path: str, _mtime_ns: int, domain: str) -> str:
+    from circuitsim.errors import TechnologyError
     from circuitsim.technology import load_technology
 
-    return load_technology(path).sha256
+    technology = load_technology(path)
+    try:
+        return technology.for_domain(domain).sha256
+    except TechnologyError:
+        return ""
 
 
 def stale_reason(artifact: "Artifact") -> str | None:
@@ -470,8 +476,12 @@ def stale_reason(artifact: "Artifact") -> str | None:
             reasons.append(f"made from a different {netlist} (sha256 {prov['netlist_sha256'][:12]}…, the file is "
                            f"now {_text_sha256(path)[:12]}…)")
     tech = Path(__file__).resolve().parent / "technology" / f"{prov.get('technology')}.yaml"
-    if prov.get("technology_sha256") and tech.is_file() and _technology_sha256(tech) != prov["technology_sha256"]:
-        reasons.append(f"made with a different technology file {tech.name} (its devices, corners, supply or plan)")
+    domain = str(prov.get("supply_domain", ""))
+    if (prov.get("technology_sha256") and tech.is_file()
+            and _technology_sha256(tech, domain) != prov["technology_sha256"]):
+        what = f", or its {domain} supply domain" if domain else ""
+        reasons.append(f"made with a different technology file {tech.name} (its devices, corners, supply or plan"
+                       f"{what})")
     if not reasons:
         return None
     return "; ".join(reasons) + f"; recalibrate with: circuitsim calibrate {prov.get('block', '<block>')}"

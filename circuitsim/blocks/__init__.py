@@ -30,6 +30,7 @@ _REGISTRY = {
     "scm": "circuitsim.blocks.scm_calibration",
     "comparator2t": "circuitsim.blocks.comparator2t",
     "pixel_4t": "circuitsim.blocks.pixel_4t",
+    "pixel_4t_3v3": "circuitsim.blocks.pixel_4t:SPEC_3V3",
     "cds": "circuitsim.blocks.cds",
     "inpixel_conv": "circuitsim.blocks.inpixel_conv",
     "ternary": "circuitsim.blocks.ternary",

@@ -103,6 +103,37 @@ AC_FREQUENCY_HZ = 1e7
 AC_RFORCE_OHM = 1e9
 #: The DC sweep of the source follower (FD forced), for its gain at the reset level (V).
 SF_SWEEP_V = tuple(np.round(np.arange(1.2, 1.9751, 0.025), 6))  # the FD resets to ~1.92 V (charge injection)
+#: FD level of the static measurement (V): the reset level (the PMOS reset pulls FD to VDD).
+V_FD_STATIC_V = 1.8
+
+
+@dataclass(frozen=True)
+class PixelDesign:
+    """What differs between the pixel's decks (one per supply domain): the block and netlist name, the SF's
+    DC sweep (V), the step of the settling runs (e⁻), the ideal line's and the transfer efficiency's fit
+    ranges (e⁻) and the FD level of the static measurement (V). The cycle's timing and the ADC that follows
+    (8 bit over 0..1.8 V, the settling tolerance) are the same."""
+
+    block: str
+    netlist: str
+    sf_sweep_v: tuple
+    settle_electrons: float
+    linear_max_e: float
+    cte_max_e: float
+    v_fd_static_v: float
+    #: the deck parameter that holds the RS gate's on level (V)
+    rs_high_param: str = "vdd_v"
+
+
+#: The 1.8 V core pixel (netlists/pixel_4t.cir).
+CORE = PixelDesign("pixel_4t", "pixel_4t", SF_SWEEP_V, SETTLE_ELECTRONS, LINEAR_MAX_E, CTE_MAX_E, V_FD_STATIC_V)
+#: The 3.3 V pixel (netlists/pixel_4t_3v3.cir, thick-oxide devices). It resets the FD to ~3.39 V and its CDS
+#: output stays linear to ~40 000 e (tt 27 C, transients of the deck by hand: 0.50 V at 20 000 e, 1.05 V at
+#: 40 000 e, 1.29 V at 60 000 e); so the settling step, the line and the transfer efficiency use twice the
+#: core's electron ranges (an engineering choice: the same share of the swing), and the DC sweep covers the
+#: FD from the 40 000 e signal level (~1.98 V) to above the reset level.
+PIXEL_3V3 = PixelDesign("pixel_4t_3v3", "pixel_4t_3v3", tuple(np.round(np.arange(1.8, 3.4751, 0.025), 6)),
+                        2 * SETTLE_ELECTRONS, 2 * LINEAR_MAX_E, 2 * CTE_MAX_E, 3.3, "rs_high_v")
 
 
 @dataclass(frozen=True)
@@ -198,16 +229,18 @@ def fixed_pattern(shape, params: Pixel4tParams, lut: PixelLut, rng) -> FixedPatt
     return FixedPattern(gain, dark, z[2], lut.sigma_col_reset_v * z[3])
 
 
-def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None) -> PixelLut:
-    """The committed pixel tables at ``point`` from the artifact store (hash-checked)."""
-    return PixelLut.from_arrays((store or ArtifactStore()).model_arrays("pixel_4t", point))
+def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
+             block: str = CORE.block) -> PixelLut:
+    """The committed pixel tables at ``point`` from the artifact store (hash-checked); ``block``:
+    ``pixel_4t`` (1.8 V) or ``pixel_4t_3v3``."""
+    return PixelLut.from_arrays((store or ArtifactStore()).model_arrays(block, point))
 
 
 def params_from_artifact(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
-                         **overrides) -> Pixel4tParams:
+                         block: str = CORE.block, **overrides) -> Pixel4tParams:
     """Pixel parameters whose circuit values (q/C_FD, C_FD, reset level, knee, transfer efficiency) come
-    from the calibration at ``point``."""
-    a = (store or ArtifactStore()).model_arrays("pixel_4t", point)
+    from the calibration of ``block`` at ``point``."""
+    a = (store or ArtifactStore()).model_arrays(block, point)
     base = Pixel4tParams(conversion_gain_v_per_e=float(a["cg_fd_V_per_e"]), full_well_e=float(a["full_well_e"]),
                          v_fd_reset_v=float(a["v_fd_reset_V"]), c_fd_f=float(a["c_fd_F"]),
                          transfer_efficiency=float(a["transfer_efficiency"]),
@@ -431,6 +464,16 @@ def _c_fd_f(session, v_fd_reset_v: float) -> float:
 
 
 def simulate(session, task) -> dict:
+    """SPICE task of the 1.8 V pixel (:func:`simulate_design` with :data:`CORE`)."""
+    return simulate_design(session, task, CORE)
+
+
+def simulate_3v3(session, task) -> dict:
+    """SPICE task of the 3.3 V pixel (:func:`simulate_design` with :data:`PIXEL_3V3`)."""
+    return simulate_design(session, task, PIXEL_3V3)
+
+
+def simulate_design(session, task, design: PixelDesign) -> dict:
     """SPICE task; ``task.inputs`` are electron counts. Monte Carlo: one pixel cycle per electron count and
     mismatch draw (CDS output and column reset level). Nominal: the cycle at each electron count, plus the
     SF's DC sweep, C_FD by AC, and the settling against the column capacitance."""
@@ -445,13 +488,13 @@ def simulate(session, task) -> dict:
         return {"out_V": out, "col_reset_V": reset}
     cycles = [_cycle(session, n, f"{n:g} e") for n in x]
     apply_point(session, rforce_ohm=1.0)
-    sf_out, _ = buffers.dc_transfer(session, np.asarray(SF_SWEEP_V), "vfd", "col")
-    follower = CubicSpline(np.asarray(SF_SWEEP_V), sf_out)  # the SF's static v_col(v_FD) (the DC sweep)
+    sf_out, _ = buffers.dc_transfer(session, np.asarray(design.sf_sweep_v), "vfd", "col")
+    follower = CubicSpline(np.asarray(design.sf_sweep_v), sf_out)  # the SF's static v_col(v_FD) (the DC sweep)
     v_fd_reset = cycles[int(np.argmin(x))]["fd_reset"]
     c_fd = _c_fd_f(session, v_fd_reset)
     settle = np.full((len(SETTLE_CCOL_F), len(SETTLE_BITS), 2), np.nan)
     for i, c_col in enumerate(SETTLE_CCOL_F):
-        cycle = _cycle(session, SETTLE_ELECTRONS, f"settling, C_col {c_col * 1e12:g} pF",
+        cycle = _cycle(session, design.settle_electrons, f"settling, C_col {c_col * 1e12:g} pF",
                        t_half_s=SETTLE_HALF_WINDOW_S, ccol_f=c_col)
         for j, bits in enumerate(SETTLE_BITS):
             settle[i, j] = _settling(cycle, 0.5 * 1.8 / 2**bits, follower)
@@ -489,18 +532,28 @@ def _knee_e(e, cds, k) -> float:
 
 
 def fit(data) -> Fit:
+    """The fit of the 1.8 V pixel (:func:`fit_design` with :data:`CORE`)."""
+    return fit_design(data, CORE)
+
+
+def fit_3v3(data) -> Fit:
+    """The fit of the 3.3 V pixel (:func:`fit_design` with :data:`PIXEL_3V3`)."""
+    return fit_design(data, PIXEL_3V3)
+
+
+def fit_design(data, design: PixelDesign) -> Fit:
     """The electron LUTs, the Monte Carlo σ, the ideal line, and the pixel's circuit figures."""
     e = np.asarray(data.fit_x, float).ravel()
     nom = data.nominal_fit
     cds = nom["out_V"]
-    lin = e <= LINEAR_MAX_E
+    lin = e <= design.linear_max_e
     k, offset = np.polyfit(e[lin], cds[lin], 1)
     c_fd = float(nom["c_fd_F"][0])
     cg_fd = constants.e / c_fd
     fd_swing = nom["fd_reset_V"] - nom["fd_signal_V"]
-    near = e <= CTE_MAX_E
+    near = e <= design.cte_max_e
     cte = float(np.polyfit(e[near], fd_swing[near], 1)[0] / cg_fd)
-    sf_x = np.asarray(SF_SWEEP_V)
+    sf_x = np.asarray(design.sf_sweep_v)
     sf_out = nom["sf_out_V"][0]
     v_fd_reset = float(nom["fd_reset_V"][int(np.argmin(e))])
     # the slope of a cubic spline through the DC sweep: near the reset level (~1.92 V) the SF's gain falls by
@@ -575,26 +628,42 @@ MC_FIT_GRID = (0.0, 7500.0, 15000.0, 18000.0, 19000.0, 20000.0, 21000.0, 22000.0
                47500.0, 60000.0)
 MC_HOLDOUT_GRID = (3750.0, 12000.0, 19500.0, 22500.0, 25500.0, 31000.0, 41000.0, 53750.0)
 
-#: FD level of the static measurement (V): the reset level (the PMOS reset pulls FD to VDD).
-V_FD_STATIC_V = 1.8
-STATIC_NOTE = ("static_W: VDD x I_VDD at the DC operating point with the row selected (RS at VDD), RST and TX off, "
-               "FD held at its reset level 1.8 V and the 5 uA column load on (the source follower's bias current); "
-               "leakage_W: the same with the row deselected (RS at 0 V, rs_on_v = 0), the column load still on "
-               "for the other rows. The column load's reference branch on vddb is shared by all columns, not "
-               "included.")
+
+
+def static_note(design: PixelDesign) -> str:
+    """What the static figures of ``design`` are."""
+    rs = "VDD" if design.rs_high_param == "vdd_v" else f"the deck's {design.rs_high_param}"
+    return (f"static_W: VDD x I_VDD at the DC operating point with the row selected (RS at {rs}), RST and TX off, "
+            f"FD held at its reset level {design.v_fd_static_v:g} V and the 5 uA column load on (the source "
+            "follower's bias current); leakage_W: the same with the row deselected (RS at 0 V, rs_on_v = 0), the "
+            "column load still on for the other rows. The column load's reference branch on vddb is shared by "
+            "all columns, not included.")
+
+
+STATIC_NOTE = static_note(CORE)
 
 
 def static(session, task) -> dict:
+    """Static power and leakage of the 1.8 V pixel (:func:`static_design` with :data:`CORE`)."""
+    return static_design(session, task, CORE)
+
+
+def static_3v3(session, task) -> dict:
+    """Static power and leakage of the 3.3 V pixel (:func:`static_design` with :data:`PIXEL_3V3`)."""
+    return static_design(session, task, PIXEL_3V3)
+
+
+def static_design(session, task, design: PixelDesign) -> dict:
     """Static power and leakage of one pixel (W), DC operating points of ``netlists/pixel_4t.cir`` with the
-    FD forced (``rforce_ohm`` = 1) to ``task.inputs[0]``. On: row selected (``rs_on_v`` = VDD, the deck's
-    DC level), RST and TX at their DC (off) levels: P = VDD·I_VDD, the column load's 5 µA through the
+    FD forced (``rforce_ohm`` = 1) to ``task.inputs[0]``. On: row selected (``rs_on_v`` = the RS gate's
+    on level, VDD or the deck's boosted ``rs_high_v``), RST and TX at their DC (off) levels: P = VDD·I_VDD, the column load's 5 µA through the
     source follower. Off: row deselected (``rs_on_v`` = 0), so only leakage reaches the column. The load's
     reference supply ``vddb`` (shared by all columns) is recorded, not summed."""
     v = float(np.ravel(task.inputs)[0])
-    vdd = session.deck_param("vdd_v")
+    high = session.deck_param(design.rs_high_param)
     params = {"rforce_ohm": 1.0, "vfd_v": v}
     return static_power.measure(session, ("vdd", "vddb"), charged=("vdd",),
-                                on={"params": {**params, "rs_on_v": vdd}}, off={"params": {**params, "rs_on_v": 0.0}})
+                                on={"params": {**params, "rs_on_v": high}}, off={"params": {**params, "rs_on_v": 0.0}})
 
 
 SPEC = BlockSpec(
@@ -618,4 +687,27 @@ SPEC = BlockSpec(
     static=static,
     static_inputs=(V_FD_STATIC_V,),
     static_note=STATIC_NOTE,
+)
+
+#: The 3.3 V pixel's electron grids: the core's, twice as far (its swing and photodiode reach about twice
+#: the charge: the photodiode resets to ~2.23 V on 8 fF, ~111 000 e).
+FIT_GRID_3V3 = tuple(2 * n for n in FIT_GRID)
+HOLDOUT_GRID_3V3 = tuple(2 * n for n in HOLDOUT_GRID)
+MC_FIT_GRID_3V3 = tuple(2 * n for n in MC_FIT_GRID)
+MC_HOLDOUT_GRID_3V3 = tuple(2 * n for n in MC_HOLDOUT_GRID)
+
+SPEC_3V3 = replace(
+    SPEC,
+    name=PIXEL_3V3.block,
+    netlist=PIXEL_3V3.netlist,
+    summary="4T pixel on the 3.3 V supply domain: thick-oxide (g5v0d10v5) TX, PMOS reset, SF and RS, 5 uA load",
+    fit_grid=FIT_GRID_3V3,
+    holdout_grid=HOLDOUT_GRID_3V3,
+    simulate=simulate_3v3,
+    fit=fit_3v3,
+    static=static_3v3,
+    mc_fit_grid=MC_FIT_GRID_3V3,
+    mc_holdout_grid=MC_HOLDOUT_GRID_3V3,
+    static_inputs=(PIXEL_3V3.v_fd_static_v,),
+    static_note=static_note(PIXEL_3V3),
 )

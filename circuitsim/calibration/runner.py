@@ -77,9 +77,15 @@ def make_plan(technology: Technology, corners=None, temps=None, mc_samples: int 
     return Plan(tuple(points), mc_point if mc_samples else None, mc_samples, int(seed))
 
 
+def deck_technology(spec: BlockSpec, technology: Technology) -> Technology:
+    """The technology as the block's deck sees it: its supply domain's (``*@domain``), else ``technology``."""
+    return technology.for_domain(load_netlist(spec.netlist).domain())
+
+
 def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task]:
     """Nominal tasks at every point; Monte Carlo batches (fit and held-out seed streams) at the MC point."""
     netlist = load_netlist(spec.netlist)
+    technology = deck_technology(spec, technology)
     tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
     common = dict(block=spec.name, simulate=spec.simulate, netlist=str(netlist.path),
                   netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256)
@@ -111,6 +117,7 @@ def plan_static_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> li
     if spec.static is None:
         return []
     netlist = load_netlist(spec.netlist)
+    technology = deck_technology(spec, technology)
     tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
     return [Task(block=spec.name, analysis=STATIC_ANALYSIS, simulate=spec.static, netlist=str(netlist.path),
                  netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256,
@@ -185,7 +192,7 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
             result = by_key[nominal_task.key]
             static = next((by_key[t.key] for t in tasks if t.analysis == STATIC_ANALYSIS
                            and (t.corner, t.temp_c) == (corner, temp)), None)
-            written.append(_write_point(spec, technology, plan, corner, temp, result, mc, out_dir,
+            written.append(_write_point(spec, deck_technology(spec, technology), plan, corner, temp, result, mc, out_dir,
                                         nominal_task.netlist_sha256, static))
     return written
 
@@ -261,6 +268,9 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
         "actions": [{"name": spec.action, "energy_J": fit.energy_J, "latency_s": fit.latency_s,
                      "note": fit.notes.get("energy", "")}],
     }
+    if technology.domain:  # the supply the energies were measured at, for the accounting's V scaling
+        energy.update(vdd_v=technology.vdd_v, supply_range_v=list(technology.supply_range_v),
+                      supply_domain=technology.domain)
     provenance = {
         "block": spec.name,
         "technology": technology.name,
@@ -288,6 +298,9 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
         "date": run_date(),
         "notes": fit.notes,
     }
+    if technology.domain:
+        provenance["supply_domain"] = technology.domain
+        provenance["vdd_V"] = technology.vdd_v
     if separate_mc:
         provenance["mc_fit_points"] = len(mc_fit_x)
         provenance["mc_holdout_points"] = len(mc_holdout_x)
@@ -319,13 +332,14 @@ def calibrate_static(specs: list[BlockSpec], technology: Technology, plan: Plan,
         raise CircuitsimError(f"{', '.join(missing)} declare(s) no static measurement (BlockSpec.static)")
     for spec in specs:
         netlist = load_netlist(spec.netlist)
+        deck_sha256 = deck_technology(spec, technology).sha256
         for corner, temp in plan.points:
             point = OperatingPoint(corner, temp, technology.name)
             if not store.has(spec.name, point):
                 raise CircuitsimError(store.missing_message(spec.name, point) + "; --static-only adds to "
                                       f"existing artifacts: run circuitsim calibrate {spec.name} first")
             prov = store.open(spec.name, point).provenance
-            if (prov.get("netlist_sha256"), prov.get("technology_sha256")) != (netlist.sha256, technology.sha256):
+            if (prov.get("netlist_sha256"), prov.get("technology_sha256")) != (netlist.sha256, deck_sha256):
                 raise CircuitsimError(f"{spec.name} at {point.name}: the artifact was made from another "
                                       f"{netlist.path.name} or technology file than this checkout's; its static "
                                       f"figures would not belong to it. Recalibrate: circuitsim calibrate {spec.name}")

@@ -5,7 +5,9 @@ in microns) and the supply parameter ``vdd_v``. :func:`render_deck` inserts, rig
 the model library line for the corner, ``.temp``, ``.param vdd_v`` and the device wrapper subcircuits.
 A netlist that uses standard cells says so in a comment line ``*@cells inv_1 dfrtp_1 ...`` (cell names
 of the technology's cell library without its prefix, :meth:`Technology.standard_cells`): the header then
-also includes those cells' SPICE files and short-name wrappers. The result runs by hand: ``ngspice rendered.cir``. With ``batch=STEM`` it also ends in a ``.control`` block
+also includes those cells' SPICE files and short-name wrappers. A netlist on another supply domain of the
+technology says so in ``*@domain NAME`` (e.g. ``3v3``, :meth:`Technology.for_domain`): it is rendered with
+that domain's supply as ``vdd_v`` and its devices beside the core ones. The result runs by hand: ``ngspice rendered.cir``. With ``batch=STEM`` it also ends in a ``.control`` block
 that runs the deck's analyses and writes their vectors with ``wrdata`` to ``STEM.data`` (one analysis) or
 ``STEM_<plot>.data`` (several: ``STEM_tran1.data``, ``STEM_dc1.data``), so ``ngspice -b deck.cir`` works.
 """
@@ -30,6 +32,9 @@ _ANALYSIS_LINE = re.compile(r"^\.(tran|dc|op|ac|noise|tf|sens|pz|disto)\b", re.I
 
 #: The directive naming the standard cells a deck instantiates (a comment to ngspice).
 _CELLS_LINE = re.compile(r"^\*@cells\s+(.*)$", re.IGNORECASE)
+
+#: The directive naming the deck's supply domain (a comment to ngspice).
+_DOMAIN_LINE = re.compile(r"^\*@domain\s+(\S+)\s*$", re.IGNORECASE)
 
 _PARAM_LINE = re.compile(r"^\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)(.*)$", re.IGNORECASE)
 
@@ -59,6 +64,14 @@ class Netlist:
             if m:
                 found += [c for c in m.group(1).split() if c not in found]
         return found
+
+    def domain(self) -> str:
+        """The supply domain the deck names with ``*@domain NAME`` (``""``: the technology's core supply)."""
+        found = [m.group(1) for m in map(_DOMAIN_LINE.match, (ln.strip() for ln in self.text.splitlines())) if m]
+        if len(set(found)) > 1:
+            raise NetlistError(f"netlist {self.name} names more than one supply domain ({', '.join(found)}); "
+                               "a deck runs on one")
+        return found[0] if found else ""
 
     def generic_devices(self) -> dict[str, int]:
         """{generic device (``nmos``, ``nmos_lvt``, ...) the deck instantiates: the line number of its first
@@ -203,6 +216,12 @@ def _check_devices(netlist: Netlist, technology: Technology) -> None:
     device, the line and the fix."""
     for device, number in netlist.generic_devices().items():
         if device not in technology.devices:
+            homes = [name for name, d in technology.domains().items() if device in (d or {}).get("devices", {})]
+            if homes and not technology.domain:
+                raise TechnologyError(
+                    f"{netlist.name}.cir line {number} instantiates {device!r}, a device of the {homes[0]} supply "
+                    f"domain of technology {technology.name}: name the domain in the deck (a line '*@domain "
+                    f"{homes[0]}'), so it runs at that domain's supply")
             raise TechnologyError(
                 f"{netlist.name}.cir line {number} instantiates the generic device {device!r}, which technology "
                 f"{technology.name} does not define (its devices: {', '.join(technology.devices)}). Map it in the "
@@ -228,6 +247,7 @@ def render_deck(
     re-drawn on each ``reset`` (Monte Carlo). Temperatures in degrees C, supply in V. ``batch`` (a file
     stem) appends the ``.control`` block of :func:`batch_control`, writing ``vectors`` (default all).
     """
+    technology = technology.for_domain(netlist.domain())
     c = technology.corner(corner)
     _check_devices(netlist, technology)
     temp_c = technology.check_temperature(technology.nominal_temperature_c if temp_c is None else temp_c)
@@ -241,7 +261,8 @@ def render_deck(
         title,
         f"* rendered by circuitsim {__version__} from {netlist.name}.cir (sha256 {netlist.sha256[:16]})",
         f"* technology {technology.name} ({technology.pdk}), corner {c.name}: {c.description}; "
-        f"{'mismatch (Monte Carlo) models' if mismatch else 'nominal models'}; {temp_c:g} C; VDD {vdd_v:g} V",
+        f"{'mismatch (Monte Carlo) models' if mismatch else 'nominal models'}; {temp_c:g} C; VDD {vdd_v:g} V"
+        + (f" ({technology.domain} supply domain)" if technology.domain else ""),
         f".lib {lib_path} {section}",
         f".temp {temp_c:g}",
         f".param vdd_v={vdd_v:g}",

@@ -94,8 +94,8 @@ def execute(task: Task) -> dict[str, np.ndarray]:
     The netlist and technology files and the measurement source are re-read and checked against the
     hashes the task was planned with, so a file edited mid-run cannot be mixed into one artifact.
     """
-    technology = load_technology(task.technology)
     netlist = load_netlist(task.netlist)
+    technology = load_technology(task.technology).for_domain(netlist.domain())
     for what, planned, now in (
         ("the technology file", task.technology_sha256, technology.sha256),
         ("the netlist file", task.netlist_sha256, netlist.sha256),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +35,15 @@ from circuitsim.errors import TechnologyError
 _SHIPPED_DIR = Path(__file__).resolve().parent
 #: The generic device names the netlists instantiate; a technology maps each onto a PDK cell (``devices:``),
 #: or onto another of its devices (``{same_as: nmos}``: a PDK without low-Vt devices uses its regular ones).
-GENERIC_DEVICES = ("nmos", "pmos", "nmos_lvt", "pmos_lvt", "mim")
+GENERIC_DEVICES = ("nmos", "pmos", "nmos_lvt", "pmos_lvt", "mim", "nmos_3v3", "nmos_3v3_nvt", "pmos_3v3")
 #: Sections of a technology file that no deck and no calibration reads (only the accounting does): they
 #: are left out of :func:`calibration_sha256`.
 ACCOUNTING_SECTIONS = ("column_line",)
+#: The section of a technology file with its other supply domains (e.g. ``3v3``: thick-oxide devices on a
+#: 3.3 V pixel supply). Only a deck that names its domain (``*@domain 3v3``) reads one, so the section is
+#: left out of the core technology's :func:`calibration_sha256`; :meth:`Technology.for_domain` hashes the
+#: core with that one domain.
+DOMAINS_SECTION = "supply_domains"
 _CELLS_DIR = _SHIPPED_DIR / "cells"
 
 
@@ -111,6 +116,46 @@ class Technology:
     #: The corner a command runs at when none is given (``--corner`` of export, simulate, report, sweep).
     nominal_corner: str = ""
     extra: dict = field(default_factory=dict)
+    #: The supply domain this technology is (``""``: the core devices and supply), see :meth:`for_domain`.
+    domain: str = ""
+
+    # -- supply domains ----------------------------------------------------------------------------
+    def domains(self) -> dict:
+        """The file's ``supply_domains`` section: {name: {vdd_v, range_v, description, devices}}."""
+        section = self.extra.get(DOMAINS_SECTION) or {}
+        if not isinstance(section, dict):
+            raise TechnologyError(f"{self.source_path}: {DOMAINS_SECTION} must be a mapping of domain names")
+        return section
+
+    def for_domain(self, name: str | None) -> "Technology":
+        """The technology as a deck of supply domain ``name`` sees it (``None`` / ``""``: this one): the
+        domain's supply ``vdd_v`` and range, the core devices plus the domain's own, the same model library,
+        corners, temperatures and plan; ``sha256`` = :func:`domain_sha256` of the core and the domain. An
+        unknown domain is refused with the valid ones."""
+        if not name or name == self.domain:
+            return self
+        if self.domain:
+            raise TechnologyError(f"technology {self.name} is already its {self.domain} domain; "
+                                  f"ask the core technology for {name!r}")
+        domains = self.domains()
+        if name not in domains:
+            raise TechnologyError(f"technology {self.name} has no supply domain {name!r} "
+                                  f"(its {DOMAINS_SECTION}: {', '.join(domains) or 'none'}); add it to "
+                                  f"{self.source_path} or change the deck's *@domain line")
+        entry = domains[name]
+        try:
+            own = _devices(entry.get("devices", {}), self.source_path)
+            clash = sorted(set(own) & set(self.devices))
+            if clash:
+                raise TechnologyError(f"{self.source_path}: {DOMAINS_SECTION}.{name} redefines core device(s) "
+                                      f"{', '.join(clash)}; give the domain's devices their own names")
+            return replace(self, sha256=domain_sha256(self.sha256, name, entry), vdd_v=float(entry["vdd_v"]),
+                           supply_range_v=_as_range(entry["range_v"], f"{DOMAINS_SECTION}.{name}.range_v",
+                                                    self.source_path),
+                           devices={**self.devices, **own}, domain=name)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TechnologyError(f"{self.source_path}: malformed {DOMAINS_SECTION}.{name} ({exc!r}); it needs "
+                                  "vdd_v, range_v and devices") from None
 
     # -- the column line (accounting only) ------------------------------------------------------
     def column_line(self) -> dict:
@@ -286,8 +331,15 @@ def _as_range(value, what: str, path: Path) -> tuple[float, float]:
 def calibration_sha256(data: dict) -> str:
     """SHA-256 of what calibration reads from a parsed technology file: its content (as canonical JSON,
     so comments and layout do not count) without :data:`ACCOUNTING_SECTIONS`."""
-    body = {k: v for k, v in data.items() if k not in ACCOUNTING_SECTIONS}
+    body = {k: v for k, v in data.items() if k not in ACCOUNTING_SECTIONS + (DOMAINS_SECTION,)}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def domain_sha256(core_sha256: str, name: str, domain: dict) -> str:
+    """SHA-256 of a supply domain's technology: the core's :func:`calibration_sha256` and the domain's own
+    entry (canonical JSON), so an edit of either stales the domain's artifacts and nothing else."""
+    payload = json.dumps({"core": core_sha256, "domain": name, "entry": domain}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _devices(raw: dict, path: Path) -> dict:

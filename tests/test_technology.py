@@ -124,3 +124,35 @@ def test_a_technology_without_a_column_line_is_refused_with_the_fix(tmp_path):
     path = _other_pdk(tmp_path, column_line=None)
     with pytest.raises(TechnologyError, match="states no column line.*add a column_line section"):
         load_technology(path).column_capacitance_F(448)
+
+
+def test_a_supply_domain_is_its_own_hash_and_leaves_the_core_hash_alone(tmp_path, sky130):
+    """The 3v3 domain: its supply and devices beside the core ones; an edit of the domain changes the domain's
+    hash only (the core blocks' artifacts stay fresh), an edit of the core changes both."""
+    hv = sky130.for_domain("3v3")
+    assert (hv.vdd_v, hv.supply_range_v, hv.domain) == (3.3, (3.0, 3.6), "3v3")
+    assert "g5v0d10v5" in hv.devices["nmos_3v3"].body and "nmos_3v3" not in sky130.devices
+    assert set(sky130.devices) < set(hv.devices) and hv.sha256 != sky130.sha256
+    domain_edit = load_technology(_edited_copy(tmp_path, lambda t: t.replace("range_v: [3.0, 3.6]",
+                                                                               "range_v: [3.0, 3.5]")))
+    assert domain_edit.sha256 == sky130.sha256
+    assert domain_edit.for_domain("3v3").sha256 != hv.sha256
+    core_edit = load_technology(_edited_copy(tmp_path, lambda t: t.replace("params: {w: 1.0, l: 0.35}",
+                                                                             "params: {w: 1.0, l: 0.5}")))
+    assert core_edit.for_domain("3v3").sha256 != hv.sha256
+    with pytest.raises(TechnologyError, match="no supply domain 'nope'.*3v3"):
+        sky130.for_domain("nope")
+
+
+def test_a_deck_of_a_domain_renders_at_its_supply_and_a_core_deck_cannot_use_its_devices(sky130):
+    from circuitsim.spice.netlist import Netlist, load_netlist, render_deck
+
+    deck = render_deck(load_netlist("pixel_4t_3v3"), sky130, "tt", 27)
+    assert ".param vdd_v=3.3" in deck and "sky130_fd_pr__nfet_g5v0d10v5" in deck
+    core = render_deck(load_netlist("pixel_4t"), sky130, "tt", 27)
+    assert ".param vdd_v=1.8" in core and "g5v0d10v5" not in core
+    stray = Netlist("stray", Path("stray.cir"), "stray\nxm d g s 0 nmos_3v3 w=1 l=0.5\n.op\n.end\n")
+    with pytest.raises(TechnologyError, match="line 2.*3v3 supply domain.*'\\*@domain 3v3'"):
+        render_deck(stray, sky130, "tt", 27)
+    with pytest.raises(TechnologyError, match="outside the sky130 range \\[3, 3.6\\]"):
+        render_deck(load_netlist("pixel_4t_3v3"), sky130, "tt", 27, vdd_v=1.8)

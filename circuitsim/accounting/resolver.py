@@ -125,7 +125,10 @@ class BudgetResolver:
             root = Path(table["path"])
         note = f"; {table['static_note']}" if table.get("static_note") else ""
         return PowerBudget(component, max(float(table["static_W"]), 0.0), max(float(table["leakage_W"]), 0.0),
-                           float(table.get("vdd_v", literature.vdd_v)), self._supply_range(literature),
+                           float(table.get("vdd_v", literature.vdd_v)),
+                           # an artifact of another supply domain (pixel_4t_3v3) states its own range
+                           (tuple(table["supply_range_v"]) if table.get("supply_range_v")
+                            else self._supply_range(literature)),
                            "calibrated", "calibrated",
                            f"artifact {root} sha256:{table['content_sha256'][:16]}{note}")
 
@@ -160,7 +163,7 @@ class BudgetResolver:
 
         if ts.quantity == "latency_s":
             return self._latency(ts)
-        if (ts.block, ts.quantity) != ("pixel_4t", "row_readout_s"):  # the schema admits no other today
+        if ts.quantity != "row_readout_s":  # the schema admits no other today (pixel_4t, pixel_4t_3v3)
             raise _NoTiming(f"no timing {ts.quantity} of {ts.block}")
         if not self.store.has(ts.block, self.point):
             raise _NoTiming(self._no_artifact_reason(ts.block))

@@ -78,7 +78,8 @@ _TIMING_KEYS = {"stages", "frame_rate_hz", "from_blocks"}
 #: ``pixel_4t`` ``row_readout_s``: the pixel's reset + signal settling to half an LSB of a ``bits``-bit ADC on
 #: the column line of an array of ``rows`` pixels (:func:`circuitsim.blocks.pixel_timing.row_readout_s`).
 #: ``latency_s`` (any block; ``action: NAME``, a string): the latency of that action in the block's artifact.
-TIMING_QUANTITIES = {("pixel_4t", "row_readout_s"): ("rows", "bits")}
+TIMING_QUANTITIES = {("pixel_4t", "row_readout_s"): ("rows", "bits"),
+                     ("pixel_4t_3v3", "row_readout_s"): ("rows", "bits")}
 LATENCY_QUANTITY = "latency_s"
 _STAGE_KEYS = {"name", "group", "time_s", "note"}
 _LAYER_KEYS = {"name", "type", "in_h", "in_w", "in_c", "out_c", "kernel", "stride", "in_features",

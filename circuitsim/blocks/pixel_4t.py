@@ -689,12 +689,16 @@ SPEC = BlockSpec(
     static_note=STATIC_NOTE,
 )
 
-#: The 3.3 V pixel's electron grids: the core's, twice as far (its swing and photodiode reach about twice
-#: the charge: the photodiode resets to ~2.23 V on 8 fF, ~111 000 e).
-FIT_GRID_3V3 = tuple(2 * n for n in FIT_GRID)
-HOLDOUT_GRID_3V3 = tuple(2 * n for n in HOLDOUT_GRID)
-MC_FIT_GRID_3V3 = tuple(2 * n for n in MC_FIT_GRID)
-MC_HOLDOUT_GRID_3V3 = tuple(2 * n for n in MC_HOLDOUT_GRID)
+#: The 3.3 V pixel's electron grids: the core's, twice as far (its swing reaches about twice the charge),
+#: up to 100 000 e: the photodiode model resets to ~2.23 V on 8 fF (~111 000 e at tt 27 C) and empties
+#: beyond. The first calibration took the core's grids to 120 000 e: held-out points at 95 000 and 115 000 e
+#: between fit points 10 000 e apart, where the response bends as the photodiode empties, were 0.47-0.64 LSB
+#: off; so 87 500, 92 500 and 97 500 e are fit points too.
+_LIMIT_3V3_E = 100_000.0
+FIT_GRID_3V3 = tuple(sorted({2 * n for n in FIT_GRID if 2 * n <= _LIMIT_3V3_E} | {87_500.0, 92_500.0, 97_500.0}))
+HOLDOUT_GRID_3V3 = tuple(2 * n for n in HOLDOUT_GRID if 2 * n < _LIMIT_3V3_E)
+MC_FIT_GRID_3V3 = tuple(2 * n for n in MC_FIT_GRID if 2 * n < _LIMIT_3V3_E) + (_LIMIT_3V3_E,)
+MC_HOLDOUT_GRID_3V3 = tuple(2 * n for n in MC_HOLDOUT_GRID if 2 * n < _LIMIT_3V3_E) + (97_000.0,)
 
 SPEC_3V3 = replace(
     SPEC,

@@ -21,6 +21,7 @@ col_amp        ``transfer_g<G>`` (primary g1): v_in_diff -> output per gain 1, 2
 pixel_4t       ``cds`` (primary): electrons -> CDS output [temporal σ: shot noise through the local slope and
                read noise]; ``cds_mismatch_sigma``: electrons -> per-pixel σ; ``fd_signal``, ``energy`` vs
                electrons; scalars: QE, q/C_FD, C_FD, transfer efficiency, knee, kT/C, …
+pixel_4t_3v3   the same tables for the 3.3 V pixel
 inpixel_conv   ``unit_sqrt_current``: code (1..3) × v_g × v_col -> sqrt(I); ``load_current``: v_col -> I;
                ``test_kernel``: common x -> the deck's test-kernel column voltage [σ]
 sar_adc_<N>b   ``transitions``: code edge k (1..L−1) -> input level [instance σ from drawn instances];
@@ -201,8 +202,8 @@ def _ternary(block, point, store) -> BlockExport:
 def _pixel(block, point, store) -> BlockExport:
     from circuitsim.blocks import pixel_4t
 
-    lut = pixel_4t.load_lut(point, store)
-    params = pixel_4t.params_from_artifact(point, store)
+    lut = pixel_4t.load_lut(point, store, block)  # pixel_4t or pixel_4t_3v3
+    params = pixel_4t.params_from_artifact(point, store, block)
     electrons = Axis("electrons", "e", lut.electrons_e)
     _, var = pixel_4t.expected_ptc(lut.electrons_e, lut, params)
     tables = [
@@ -323,7 +324,8 @@ def _col_amp(block, point, store) -> BlockExport:
 
 _BUILDERS = {
     "sample_hold": _error_lut_block, "cds": _error_lut_block, "psf": _buffer, "fvf": _buffer, "scm": _scm,
-    "comparator2t": _comparator2t, "ternary": _ternary, "pixel_4t": _pixel, "inpixel_conv": _inpixel_conv,
+    "comparator2t": _comparator2t, "ternary": _ternary, "pixel_4t": _pixel, "pixel_4t_3v3": _pixel,
+    "inpixel_conv": _inpixel_conv,
     "col_amp": _col_amp, **{f"sar_adc_{n}b": _sar for n in range(2, 9)},
 }
 

@@ -3,16 +3,21 @@
 The measured figures are written here as independent data (as printed in the sources, see the power_source of
 ``mipi_csi2`` in circuitsim/data/energy_literature.yaml): the test turns them into per-lane HS power points,
 fits P_lane(r) = P0 + E * r itself, and checks the table, the report's link energy per bit at the architecture's
-lane rate, and that link time and energy follow the lane count and lane rate.
+lane rate, and that link time and energy follow the lane count and lane rate; the LP-11 / ULPS standby per
+lane is the cited figure (none was found: the table's leakage_W is null, counted as zero) and the report
+charges it for the idle part of the frame period.
 """
 
 import json
+import textwrap
 
 import numpy as np
+import yaml
 import pytest
 from click.testing import CliRunner
 
 from circuitsim.accounting import evaluate, load_energy_table
+from circuitsim.accounting.tables import LITERATURE_TABLE
 from circuitsim.cli import main
 
 # [A] Sensors 18(8) 2709 (2018), doi:10.3390/s18082709: 65 nm LP CMOS, 1.2 V; "the dual-channel transceiver
@@ -29,6 +34,13 @@ B_TWO_PORTS_FAST = (174e-3, 312e-3)
 # [C] paper 23.8 'A 1V 7.8mW 15.6Gb/s C-PHY transceiver using tri-level signaling for post-LPDDR4': "15.6Gb/s C-PHY transceiver ... consumes only 7.8mW, resulting in an
 #     energy-efficiency of 0.5pJ/b" (transmitter + receiver, lane count not stated: a per-bit check only).
 C_W, C_RATE_BPS = 7.8e-3, 15.6e9
+
+# LP-11 / ULPS standby per lane: no measured or data-sheet figure of a D-PHY transmitter could be read in the
+# searched sources (see the description of mipi_csi2), so there is no cited figure; the table says null.
+CITED_STANDBY_W_PER_LANE = None
+
+# cnv's link, from architectures/cnv.yaml: 224 x 224 x 3 values of 8 bit, 4 data lanes + 1 clock at 2.5 Gb/s
+CNV_BITS, CNV_LANES, CNV_RATE_BPS = 224 * 224 * 3 * 8, 4, 2.5e9
 
 TERMINATION_ONLY_J_PER_BIT = 1.2e-12  # the estimate this model replaces (200 mV / 100 ohm x 1.2 V per lane)
 
@@ -128,3 +140,44 @@ def test_a_slow_narrow_link_limits_the_frame_rate():
     s = evaluate("cnv", overrides={"link_lanes": 1, "link_rate_bps_per_lane": 50e6}).summary()
     assert s["limiting_stage"] == "link/link"
     assert s["max_frame_rate_hz"] == pytest.approx(50e6 / s["bits_per_frame"])
+
+
+def test_standby_per_lane_is_the_cited_figure():
+    raw = yaml.safe_load(LITERATURE_TABLE.read_text())["components"]["mipi_csi2"]
+    assert raw["leakage_W"] == CITED_STANDBY_W_PER_LANE   # null: not reported, not guessed
+    assert load_energy_table().power["mipi_csi2"].leakage_W == (CITED_STANDBY_W_PER_LANE or 0.0)
+
+
+def _cnv_link_idle_s():
+    """Frame period at 30 fps minus the link's HS time bits / (lanes * rate), from cnv's own numbers."""
+    return 1 / 30 - CNV_BITS / (CNV_LANES * CNV_RATE_BPS)
+
+
+def _link_leakage_J(rec):
+    return sum(l["energy_per_frame_J"] for l in rec["lines"] if l["component"] == "link" and l["term"] == "leakage")
+
+
+def test_cnv_link_standby_is_charged_per_lane_for_the_idle_time(tmp_path):
+    rec = _cnv()
+    assert rec["bits_per_frame"] == CNV_BITS and rec["frame_period_s"] == pytest.approx(1 / 30)
+    assert rec["stage_times_s"]["link"] == pytest.approx(CNV_BITS / (CNV_LANES * CNV_RATE_BPS))
+    idle = _cnv_link_idle_s()
+    assert idle == pytest.approx(1 / 30 - 120.4224e-6)
+    # the shipped table: standby x (data lanes + clock) x idle time (zero while no figure is cited)
+    assert _link_leakage_J(rec) == pytest.approx((CITED_STANDBY_W_PER_LANE or 0.0) * (CNV_LANES + 1) * idle,
+                                                 abs=1e-18)
+    # the same arithmetic with a non-zero stand-in (a test value, not a figure of any transmitter)
+    stand_in_W = 1.0e-6
+    user = tmp_path / "standby.yaml"
+    user.write_text(textwrap.dedent(f"""\
+        schema: circuitsim.energy_table/1
+        components:
+          mipi_csi2:
+            leakage_W: {stand_in_W}
+            power_source: {{kind: estimate, derivation: "test stand-in to check the standby arithmetic"}}
+        """))
+    rec = _cnv("--energy-table", str(user))
+    line, = [l for l in rec["lines"] if l["component"] == "link" and l["term"] == "leakage"]
+    assert line["count"] == CNV_LANES + 1 and line["power_W"] == pytest.approx(stand_in_W)
+    assert line["time_s"] == pytest.approx(idle)
+    assert line["energy_per_frame_J"] == pytest.approx(stand_in_W * (CNV_LANES + 1) * idle)

@@ -148,7 +148,8 @@ CELLS_PER_ACTION = {"ternary": 2}
 #: Blocks whose per-action figure is SPICE's energy at a stated operating point, not the mean over the
 #: held-out range: the pixel's readout is stated for a dark pixel (0 e, a fit point; a mean over 0 .. 60 000
 #: electrons describes no pixel), its full-well figure is in the artifact's notes.
-STATED_POINT_ENERGY = {"pixel_4t": lambda spice: float(spice["nominal_fit_energy_J"][spice["fit_x"] == 0.0][0])}
+_DARK_READOUT = lambda spice: float(spice["nominal_fit_energy_J"][spice["fit_x"] == 0.0][0])  # noqa: E731
+STATED_POINT_ENERGY = {"pixel_4t": _DARK_READOUT, "pixel_4t_3v3": _DARK_READOUT}
 
 
 @pytest.mark.parametrize("name", BLOCKS)

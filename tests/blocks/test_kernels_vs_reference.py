@@ -167,10 +167,10 @@ def _ternary():
     return run, (lambda rng: rng.uniform(0.6, 1.2, 2000)), (np.array([0.9, 2.0]),)
 
 
-def _pixel_4t():
+def _pixel_4t(block="pixel_4t"):
     from circuitsim.blocks import pixel_4t as m
 
-    lut = m.load_lut()
+    lut = m.load_lut(block=block)
     exposure_s = 10e-3
 
     def run(x, mode, variant, rng, reference):
@@ -247,6 +247,9 @@ CASES = {
     "comparator2t": Case(_comparator2t, atol=1e-12),
     "pixel_4t": Case(_pixel_4t, modes=(Mode.IDEAL, Mode.HARD), random_modes=(Mode.IDEAL, Mode.HARD),
                      variants=({}, {"cds": False}), atol=1e-12),
+    # the 3.3 V pixel runs the same kernel on its own tables
+    "pixel_4t_3v3": Case(lambda: _pixel_4t("pixel_4t_3v3"), modes=(Mode.IDEAL, Mode.HARD),
+                         random_modes=(Mode.IDEAL, Mode.HARD), variants=({}, {"cds": False}), atol=1e-12),
     "cds": Case(_cds, variants=THERMAL),
     "col_amp": Case(_col_amp, variants=THERMAL, atol=1e-12),
     "inpixel_conv": Case(_inpixel_conv, modes=(None,), random_modes=(), atol=1e-9),

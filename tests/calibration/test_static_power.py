@@ -65,7 +65,7 @@ TT27 = OperatingPoint("tt", 27.0)
 SAR = tuple(f"sar_adc_{n}b" for n in range(2, 9))
 
 #: Blocks biased by a current reference (their leakage must be orders of magnitude below the bias).
-BIASED = ("psf", "fvf", "pixel_4t", "inpixel_conv", "comparator2t", "ternary", "col_amp")
+BIASED = ("psf", "fvf", "pixel_4t", "pixel_4t_3v3", "inpixel_conv", "comparator2t", "ternary", "col_amp")
 #: Leakage bound as a fraction of the bias power; the check catches a leakage measured with the bias still on
 #: (a ratio near 1). The column amplifier's power-gated OTA has ~200 um of device width, whose off-state
 #: current at ff and 85 C (6-23 nA) is 1e-4 .. 2.1e-4 of its 107 uW bias: a physical figure.

@@ -249,8 +249,26 @@ def supply_scale(arch: Architecture, comp, power: PowerBudget, symbols: dict):
         raise ArchitectureError(
             f"{arch.path.name}: components.{comp.name}.supply_v ({comp.supply_v.text}) is {value:g} V, outside "
             f"the range of {comp.block} [{lo:g}, {hi:g}] V (its figures are at {power.vdd_v:g} V; dynamic energy "
-            "scales as V^2, static and leakage power as V); choose a supply within the range")
+            "scales as V^2, static and leakage power as V); choose a supply within the range"
+            + _domain_variants_hint(comp))
     return np.divide(volts, power.vdd_v)
+
+
+def _domain_variants_hint(comp) -> str:
+    """The blocks calibrated from another deck of the same circuit on another supply domain of the technology
+    (registered as ``<block>_<domain>``, e.g. pixel_4t_3v3 on the 3v3 domain): a supply outside a block's
+    +-10 % range is a different circuit (other devices, other figures), so the refusal names them rather than
+    extrapolating; "" when there are none."""
+    from circuitsim.blocks import block_names, get_spec  # the registry, imported where a refusal needs it
+    from circuitsim.spice.netlist import load_netlist
+
+    variants = [name for name in block_names(plugins=False) if name.startswith(f"{comp.block}_")
+                and load_netlist(get_spec(name).netlist).domain()]
+    if not variants:
+        return ""
+    return (f", or run the component on another supply domain's circuit: {', '.join(variants)} (set "
+            f"components.{comp.name}.block, and the block of any timing.from_blocks entry that names "
+            f"{comp.block}, to it; its supply range is its artifact's)")
 
 
 def _on_time_s(comp, symbols: dict, active_s):

@@ -352,7 +352,10 @@ def test_supply_out_of_range_on_a_grid_quotes_the_bad_supply(tmp_path):
         sweep(_write(tmp_path, SUPPLY), {"vdd_pix_v": [1.8, 2.5]})
     assert str(info.value) == ("arch.yaml: components.pixel.supply_v (vdd_pix_v) is 2.5 V, outside the range of "
                                "pixel_4t [1.6, 1.95] V (its figures are at 1.8 V; dynamic energy scales as V^2, "
-                               "static and leakage power as V); choose a supply within the range")
+                               "static and leakage power as V); choose a supply within the range, or run the "
+                               "component on another supply domain's circuit: pixel_4t_3v3 (set "
+                               "components.pixel.block, and the block of any timing.from_blocks entry that names "
+                               "pixel_4t, to it; its supply range is its artifact's)")
 
 
 # -- counts, timing, compression ratio, parameters -------------------------------------------------------

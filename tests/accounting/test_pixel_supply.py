@@ -86,3 +86,43 @@ def test_the_row_time_is_the_3v3_pixels_own_settling(tmp_path):
     by_hand = np.interp(c_col, a["settle_ccol_F"], a["settle_reset_s"][:, bits] + a["settle_signal_s"][:, bits])
     assert hv == pytest.approx(by_hand, rel=1e-9)
     assert hv != pytest.approx(core, rel=1e-3)
+
+
+def _supplied(tmp_path, block, volts):
+    """ARCH with the pixel's supply a parameter ``vdd_pixel_v`` (as the shipped architectures state it)."""
+    text = textwrap.dedent(ARCH.format(block=block)).replace(
+        "t_row_readout_s: 1.0e-6}", f"t_row_readout_s: 1.0e-6, vdd_pixel_v: {volts}}}").replace(
+        f"    block: {block}\n", f"    block: {block}\n    supply_v: vdd_pixel_v\n")
+    path = tmp_path / f"{block}_{volts}.yaml"
+    path.write_text(text)
+    return load_architecture(path)
+
+
+def test_a_3v3_supply_on_the_core_pixel_is_refused_naming_the_3v3_circuit(tmp_path):
+    # the 1.8 V pixel's figures hold within its supply's +-10 %; 3.3 V is another circuit (thick oxide)
+    with pytest.raises(Exception, match=r"outside the range of pixel_4t \[1\.6, 1\.95\] V.*pixel_4t_3v3"):
+        evaluate(_supplied(tmp_path, "pixel_4t", 3.3), "sky130", {"frame_rate_hz": 30.0})
+
+
+def test_the_3v3_pixel_at_its_own_supply_is_unscaled_and_refuses_the_core_supply(tmp_path):
+    stated = evaluate(_arch(tmp_path, "pixel_4t_3v3"), "sky130", {"frame_rate_hz": 30.0})
+    at_3v3 = evaluate(_supplied(tmp_path, "pixel_4t_3v3", 3.3), "sky130", {"frame_rate_hz": 30.0})
+    assert at_3v3.energy_per_frame_J == pytest.approx(stated.energy_per_frame_J, rel=1e-12)
+    # 3.6 V: dynamic x (3.6/3.3)^2, static and leakage x 3.6/3.3 (currents held)
+    high = evaluate(_supplied(tmp_path, "pixel_4t_3v3", 3.6), "sky130", {"frame_rate_hz": 30.0})
+    for term, power in (("dynamic", 2), ("static", 1), ("leakage", 1)):
+        a, b = (sum(line_energy_J(l) for l in ev.lines if l.term == term) for ev in (at_3v3, high))
+        assert b == pytest.approx(a * (3.6 / 3.3) ** power, rel=1e-9)
+    with pytest.raises(Exception, match=r"outside the range of pixel_4t_3v3 \[3, 3\.6\] V"):
+        evaluate(_supplied(tmp_path, "pixel_4t_3v3", 1.8), "sky130", {"frame_rate_hz": 30.0})
+
+
+def test_every_shipped_pixel_array_states_its_pixel_supply():
+    from circuitsim.accounting.engine import list_architectures
+
+    for name in list_architectures():
+        arch = load_architecture(name)
+        pixels = [c for c in arch.components if c.block.startswith("pixel_4t")]
+        for comp in pixels:
+            assert comp.supply_v is not None and comp.supply_v.text == "vdd_pixel_v", name
+            assert arch.parameters["vdd_pixel_v"] == (3.3 if comp.block == "pixel_4t_3v3" else 1.8), name

@@ -34,6 +34,19 @@ def interp_linear(x, xp, fp):
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
+def at_segment(fp, lo, hi, t):
+    """The value of (xp, fp) at the point :func:`segment` located as (lo, hi, t): one search serves every
+    table on the same grid."""
+    return fp[lo] + t * (fp[hi] - fp[lo])
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
+def at_segment_row(table, row, lo, hi, t):
+    """:func:`at_segment` of table[row, :] without slicing the row."""
+    return table[row, lo] + t * (table[row, hi] - table[row, lo])
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
 def interp_linear_row(x, xp, table, row):
     """:func:`interp_linear` of (xp, table[row, :]) at scalar x, without slicing the row (a slice is a new
     array whose reference count every thread of a parallel loop would update)."""

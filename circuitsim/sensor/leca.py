@@ -39,7 +39,7 @@ from circuitsim.blocks import fvf as fvf_block
 from circuitsim.blocks import pixel_4t as pixel_block
 from circuitsim.blocks import psf as psf_block
 from circuitsim.blocks import scm as scm_block
-from circuitsim.blocks.kernels import interp_linear, interp_linear_row
+from circuitsim.blocks.kernels import at_segment, at_segment_row, segment
 from circuitsim.blocks.modes import HARD_CODE, IDEAL_CODE, NOISY_CODE, Mode, parse_field
 from circuitsim.errors import InputRangeError
 from circuitsim.store import NOMINAL, ArtifactStore, OperatingPoint
@@ -255,10 +255,11 @@ def _psf_inputs(v_pix, p, by, bx, psf_x, psf_out, psf_sig, psf_line, psf_th, z_p
         if mode == IDEAL_CODE:
             vin[m] = psf_line[0] + psf_line[1] * v
         else:
-            vin[m] = interp_linear(v, psf_x, psf_out)
+            lo, hi, t = segment(v, psf_x)  # the mean and σ tables share the grid
+            vin[m] = at_segment(psf_out, lo, hi, t)
             if mode == NOISY_CODE:
                 z_th = rng_mod.normal(psf_key, base * MACS + m) if temporal else 0.0
-                vin[m] += interp_linear(v, psf_x, psf_sig) * z_psf_mm[bx, c] + psf_th * z_th
+                vin[m] += at_segment(psf_sig, lo, hi, t) * z_psf_mm[bx, c] + psf_th * z_th
 
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
@@ -270,10 +271,18 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, th_reset, psf_x, psf_out, psf_si
         p = job // nby
         by = job % nby
         vin = np.empty(MACS)
+        # where each of the 16 inputs sits on the SCM's grids, found once per block for the 4 kernel slots
+        # (the error tables share scm_x, σ has its own axis scm_sx)
+        e_lo, e_hi, e_t = np.empty(MACS, np.int64), np.empty(MACS, np.int64), np.empty(MACS)
+        s_lo, s_hi, s_t = np.empty(MACS, np.int64), np.empty(MACS, np.int64), np.empty(MACS)
         for bx in range(nbx):
             base = job * nbx + bx  # flat index of (p, by, bx): the counters of its draws
             _psf_inputs(v_pix, p, by, bx, psf_x, psf_out, psf_sig, psf_line, psf_th, z_psf_mm, psf_key, temporal,
                         mode, base, vin)
+            if mode >= HARD_CODE:
+                for m in range(MACS):
+                    e_lo[m], e_hi[m], e_t[m] = segment(vin[m], scm_x)
+                    s_lo[m], s_hi[m], s_t[m] = segment(vin[m], scm_sx)
             for k in range(OUTPUTS_PER_PASS):
                 vp = v_cm + rho_p  # the reset pedestal (zero in ideal mode), as in scm_accumulate
                 vn = v_cm + rho_n
@@ -293,11 +302,12 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, th_reset, psf_x, psf_out, psf_si
                         vp = new
                     if mode >= HARD_CODE:
                         share = c_out / (c_out + cs)  # the part of the pedestal Eq. 3 already carries over
-                        vp += interp_linear_row(vin[m], scm_x, scm_ep, w) - rho_p * (1.0 if neg == 1 else share)
-                        vn += interp_linear_row(vin[m], scm_x, scm_en, w) - rho_n * (share if neg == 1 else 1.0)
+                        vp += at_segment_row(scm_ep, w, e_lo[m], e_hi[m], e_t[m]) - rho_p * (1.0 if neg == 1 else share)
+                        vn += at_segment_row(scm_en, w, e_lo[m], e_hi[m], e_t[m]) - rho_n * (share if neg == 1 else 1.0)
                         if mode == NOISY_CODE:
                             z_th = rng_mod.normal(scm_key, (base * OUTPUTS_PER_PASS + k) * MACS + m) if temporal else 0.0
-                            d = interp_linear_row(vin[m], scm_sx, scm_sig, w) * z_scm_mm[bx, k, m] + th_scm[p, k, m] * z_th
+                            d = (at_segment_row(scm_sig, w, s_lo[m], s_hi[m], s_t[m]) * z_scm_mm[bx, k, m]
+                                 + th_scm[p, k, m] * z_th)
                             if neg == 1:
                                 vn += d
                             else:
@@ -306,11 +316,13 @@ def _pe_chain_kernel(v_pix, words, c_s, th_scm, th_reset, psf_x, psf_out, psf_si
                     fp = fvf_line[0] + fvf_line[1] * vp
                     fn = fvf_line[0] + fvf_line[1] * vn
                 else:
-                    fp = interp_linear(vp, fvf_x, fvf_out)
-                    fn = interp_linear(vn, fvf_x, fvf_out)
+                    plo, phi, pt = segment(vp, fvf_x)  # the FVF's mean and σ share its grid
+                    nlo, nhi, nt = segment(vn, fvf_x)
+                    fp = at_segment(fvf_out, plo, phi, pt)
+                    fn = at_segment(fvf_out, nlo, nhi, nt)
                     if mode == NOISY_CODE:
-                        fp += interp_linear(vp, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 0]
-                        fn += interp_linear(vn, fvf_x, fvf_sig) * z_fvf_mm[bx, k, 1]
+                        fp += at_segment(fvf_sig, plo, phi, pt) * z_fvf_mm[bx, k, 0]
+                        fn += at_segment(fvf_sig, nlo, nhi, nt) * z_fvf_mm[bx, k, 1]
                 out_d[p, by, bx, k] = fp - fn
 
 

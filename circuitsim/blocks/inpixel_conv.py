@@ -49,6 +49,8 @@ VG_SWEEP_V = (1.0, 1.9, 0.025)
 T_PHASE_S = 1.0e-6
 #: Bisection steps of the column solve inside the grid cell that holds the root (a 20 mV cell / 2^40: below 1e-13 V).
 BISECTION_STEPS = 40
+#: Work chunks of the column kernel's parallel loop (a few per thread; each allocates its scratch once).
+CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -82,75 +84,94 @@ def load_lut(point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None
 
 # -- kernel and reference ---------------------------------------------------------------------------
 @njit(fastmath=config.FASTMATH, cache=True)
-def _sqrt_i_at_node(code, vg, j, vg_v, sqrt_i):
-    """sqrt(I) of one device at column-grid node j: linear in v_g between the table's gate points (clamped),
-    exact in v_col (a node); 0 for code 0."""
-    if code == 0:
-        return 0.0
+def _gate_cell(vg, vg_v):
+    """(ig, fg): the gate-table cell of v_g and its fraction (linear in v_g between the table's evenly spaced
+    gate points, clamped to the table)."""
     ng = vg_v.size
     tg = min(max((vg - vg_v[0]) / (vg_v[1] - vg_v[0]), 0.0), ng - 1.0)
     ig = min(int(tg), ng - 2)
-    fg = tg - ig
-    return (1 - fg) * sqrt_i[code - 1, ig, j] + fg * sqrt_i[code - 1, ig + 1, j]
+    return ig, tg - ig
 
 
 @njit(fastmath=config.FASTMATH, cache=True)
-def _node_excess(v_pd_v, codes, o, j, vg_v, sqrt_i, i_load_a):
-    """Total device current minus the sink's at column-grid node j for output o (A)."""
+def _node_excess(codes, ig, fg, j, sqrt_i, i_load_a):
+    """Total device current minus the sink's at column-grid node j for one output (A): ``codes`` its taps'
+    weight magnitudes, (ig, fg) their gate cells (:func:`_gate_cell`), found once per output."""
     total = 0.0
-    for t in range(v_pd_v.shape[1]):
-        s = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], j, vg_v, sqrt_i)
-        total += s * s
+    for t in range(codes.size):
+        c = codes[t]
+        if c != 0:
+            s = (1 - fg[t]) * sqrt_i[c - 1, ig[t], j] + fg[t] * sqrt_i[c - 1, ig[t] + 1, j]
+            total += s * s
     return total - i_load_a[j]
 
 
 @njit(parallel=True, fastmath=config.FASTMATH, cache=True)
 def _column_kernel(v_pd_v, codes, vg_v, vcol_v, sqrt_i, i_load_a, steps, out_v):
-    """v_pd_v: (outputs, taps); codes: (outputs, taps) magnitudes 0..3; outputs in parallel (each is
-    independent: the same result on any thread count). The excess current F(v_col) = Σ I_t − I_load falls
-    with v_col; bisection over the column grid's nodes finds the cell holding its root, where each
-    √I_t = A_t + B_t·f is linear in the cell fraction f, so F = Σ A² + 2 Σ AB·f + Σ B²·f² − (L_0 + ΔL·f);
-    ``steps`` bisection steps on that quadratic give the root (the device tables bilinear in (v_g, v_col),
-    squared; solved without summing the taps at every step)."""
+    """v_pd_v: (outputs, taps); codes: (outputs, taps) magnitudes 0..3, or (1, taps): the same weights for
+    every output; outputs in parallel (each is independent: the same result on any thread count). The
+    excess current F(v_col) = Σ I_t − I_load falls with v_col; bisection over the column grid's nodes finds
+    the cell holding its root, where each √I_t = A_t + B_t·f is linear in the cell fraction f, so
+    F = Σ A² + 2 Σ AB·f + Σ B²·f² − (L_0 + ΔL·f); ``steps`` bisection steps on that quadratic give the root
+    (the device tables bilinear in (v_g, v_col), squared; solved without summing the taps at every step)."""
     n_out, n_taps = v_pd_v.shape
+    shared = codes.shape[0] == 1
+    n_chunks = min(n_out, CHUNKS)
+    for chunk in prange(n_chunks):  # chunks of outputs, so the gate-cell scratch is allocated once per chunk
+        ig = np.empty(n_taps, np.int64)
+        fg = np.empty(n_taps)
+        for o in range(chunk * n_out // n_chunks, (chunk + 1) * n_out // n_chunks):
+            _solve_output(v_pd_v, codes[0] if shared else codes[o], o, vg_v, vcol_v, sqrt_i, i_load_a, steps,
+                          ig, fg, out_v)
+
+
+@njit(fastmath=config.FASTMATH, cache=True)
+def _solve_output(v_pd_v, row, o, vg_v, vcol_v, sqrt_i, i_load_a, steps, ig, fg, out_v):
+    """out_v[o]: the column voltage of output o (weights ``row``), :func:`_column_kernel`'s solve; ig, fg:
+    scratch for its taps' gate cells."""
+    n_taps = row.size
     nc = vcol_v.size
-    for o in prange(n_out):
-        active = False
-        for t in range(n_taps):
-            if codes[o, t] != 0:
-                active = True
-        if not active:
-            out_v[o] = vcol_v[0]  # nothing drives the line: the sink pulls it to ground
+    active = False
+    for t in range(n_taps):
+        if row[t] != 0:
+            active = True
+    if not active:
+        out_v[o] = vcol_v[0]  # nothing drives the line: the sink pulls it to ground
+        return
+    for t in range(n_taps):
+        ig[t], fg[t] = _gate_cell(v_pd_v[o, t], vg_v)
+    if _node_excess(row, ig, fg, 0, sqrt_i, i_load_a) <= 0.0:
+        out_v[o] = vcol_v[0]
+        return
+    if _node_excess(row, ig, fg, nc - 1, sqrt_i, i_load_a) > 0.0:
+        out_v[o] = vcol_v[nc - 1]
+        return
+    lo, hi = 0, nc - 1  # F(lo) > 0 >= F(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _node_excess(row, ig, fg, mid, sqrt_i, i_load_a) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    s0, s1, s2 = 0.0, 0.0, 0.0
+    for t in range(n_taps):
+        c = row[t]
+        if c == 0:
             continue
-        if _node_excess(v_pd_v, codes, o, 0, vg_v, sqrt_i, i_load_a) <= 0.0:
-            out_v[o] = vcol_v[0]
-            continue
-        if _node_excess(v_pd_v, codes, o, nc - 1, vg_v, sqrt_i, i_load_a) > 0.0:
-            out_v[o] = vcol_v[nc - 1]
-            continue
-        lo, hi = 0, nc - 1  # F(lo) > 0 >= F(hi)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _node_excess(v_pd_v, codes, o, mid, vg_v, sqrt_i, i_load_a) > 0.0:
-                lo = mid
-            else:
-                hi = mid
-        s0, s1, s2 = 0.0, 0.0, 0.0
-        for t in range(n_taps):
-            a = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], lo, vg_v, sqrt_i)
-            b = _sqrt_i_at_node(codes[o, t], v_pd_v[o, t], lo + 1, vg_v, sqrt_i) - a
-            s0 += a * a
-            s1 += 2.0 * a * b
-            s2 += b * b
-        l0, dl = i_load_a[lo], i_load_a[lo + 1] - i_load_a[lo]
-        f_lo, f_hi = 0.0, 1.0
-        for _ in range(steps):
-            f = 0.5 * (f_lo + f_hi)
-            if s0 + (s1 + s2 * f) * f - (l0 + dl * f) > 0.0:
-                f_lo = f
-            else:
-                f_hi = f
-        out_v[o] = vcol_v[lo] + 0.5 * (f_lo + f_hi) * (vcol_v[lo + 1] - vcol_v[lo])
+        a = (1 - fg[t]) * sqrt_i[c - 1, ig[t], lo] + fg[t] * sqrt_i[c - 1, ig[t] + 1, lo]
+        b = (1 - fg[t]) * sqrt_i[c - 1, ig[t], lo + 1] + fg[t] * sqrt_i[c - 1, ig[t] + 1, lo + 1] - a
+        s0 += a * a
+        s1 += 2.0 * a * b
+        s2 += b * b
+    l0, dl = i_load_a[lo], i_load_a[lo + 1] - i_load_a[lo]
+    f_lo, f_hi = 0.0, 1.0
+    for _ in range(steps):
+        f = 0.5 * (f_lo + f_hi)
+        if s0 + (s1 + s2 * f) * f - (l0 + dl * f) > 0.0:
+            f_lo = f
+        else:
+            f_hi = f
+    out_v[o] = vcol_v[lo] + 0.5 * (f_lo + f_hi) * (vcol_v[lo + 1] - vcol_v[lo])
 
 
 def _validated(v_pd_v, codes, lut: ConvLut):
@@ -158,7 +179,9 @@ def _validated(v_pd_v, codes, lut: ConvLut):
     c = np.asarray(codes)
     if c.size and (not np.issubdtype(c.dtype, np.integer) and not np.all(c == np.round(c))):
         raise InputRangeError("weight codes must be integers of the width table 0..%d" % MAX_CODE)
-    c = np.ascontiguousarray(np.broadcast_to(np.atleast_2d(c.astype(np.int64)), v.shape))
+    c = np.atleast_2d(c.astype(np.int64))
+    # one weight row for every output stays one row (the kernel reads it for each); others are broadcast
+    c = np.ascontiguousarray(c if c.shape == (1, v.shape[1]) else np.broadcast_to(c, v.shape))
     if c.size and (c.min() < 0 or c.max() > MAX_CODE):
         bad = c[(c < 0) | (c > MAX_CODE)].ravel()[0]
         raise InputRangeError(f"weight code {bad} is outside the width table 0..{MAX_CODE} "
@@ -181,7 +204,7 @@ def column_voltage(v_pd_v, codes, lut: ConvLut) -> np.ndarray:
 
 
 def _sqrt_i_at_node_reference(c, v, j, lut: ConvLut):
-    """NumPy version of :func:`_sqrt_i_at_node`: (outputs, taps) at node indices ``j`` (outputs,)."""
+    """NumPy version of the kernel's sqrt(I) of a device at a node (:func:`_gate_cell` + the lerp): (outputs, taps) at node indices ``j`` (outputs,)."""
     ng = lut.vg_v.size
     tg = np.clip((v - lut.vg_v[0]) / (lut.vg_v[1] - lut.vg_v[0]), 0.0, ng - 1.0)
     ig = np.minimum(tg.astype(int), ng - 2)
@@ -196,6 +219,7 @@ def column_voltage_reference(v_pd_v, codes, lut: ConvLut) -> np.ndarray:
     """Plain NumPy oracle of :func:`column_voltage` (the same cell search and quadratic solve, vectorised
     over outputs)."""
     v, c = _validated(v_pd_v, codes, lut)
+    c = np.broadcast_to(c, v.shape)
     nc = lut.vcol_v.size
 
     def excess(j):

@@ -206,7 +206,7 @@ def simulate_snn_frame(image_rgb: np.ndarray, cfg: SnnConfig, rng, models: SnnMo
     lo, hi = models.cds.x_v[0], models.cds.x_v[-1]
     spikes, outs, clipped = [], [], 0
     for ch, w in enumerate(weights):
-        diff = conv(taps, np.broadcast_to(w, taps.shape), models.conv)
+        diff = conv(taps, w, models.conv)  # one weight row for every output
         clipped += int(np.count_nonzero((diff < lo) | (diff > hi)))
         out = cds(np.clip(diff, lo, hi), models.cds, cds_params, block_rng)
         z = np.broadcast_to(z_offset[ch], (ny, nx)).ravel()

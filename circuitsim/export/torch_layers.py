@@ -88,14 +88,40 @@ def _need(luts: dict, block: str, layer: str):
     return luts[block]
 
 
+#: The largest uniform grid a non-uniform LUT grid is refined onto (:func:`uniform_refinement`).
+MAX_REFINED_POINTS = 4097
+
+
+def uniform_refinement(x: np.ndarray, max_points: int = MAX_REFINED_POINTS) -> np.ndarray | None:
+    """A uniform grid holding every point of the increasing grid ``x`` (its knots on one lattice x0 + k·h,
+    h = the smallest spacing / m for the least m = 1..16 that fits, to 1e-9 of h), or None when there is none
+    with at most ``max_points`` points. Piecewise-linear interpolation of a table resampled onto it
+    (``numpy.interp`` at the new points) is the same function: every old knot is a new one, and between knots
+    the function was already linear, so a segment is found arithmetically instead of by a search."""
+    x = np.asarray(x, float)
+    d = np.diff(x)
+    for m in range(1, 17):
+        h = d.min() / m
+        k = (x - x[0]) / h
+        if np.all(np.abs(k - np.round(k)) <= 1e-9 * np.maximum(1.0, k)) and round(k[-1]) + 1 <= max_points:
+            return x[0] + h * np.arange(int(round(k[-1])) + 1)
+    return None
+
+
 class Interp1d(torch.nn.Module):
     """``numpy.interp`` on a fixed grid (end values held), d/dx the segment slope. A uniform grid (decided
-    once, here) finds the segment arithmetically; others use ``bucketize``. No host syncs in forward."""
+    once, here) finds the segment arithmetically; a non-uniform one whose knots lie on one lattice is refined
+    onto it (:func:`uniform_refinement`, the same function); others use ``bucketize``. No host syncs in
+    forward."""
 
     def __init__(self, x: np.ndarray, *tables: np.ndarray, dtype=torch.float32):
         super().__init__()
         x = np.asarray(x, float)
         d = np.diff(x)
+        fine = None if np.allclose(d, d[0], rtol=1e-9, atol=0.0) else uniform_refinement(x)
+        if fine is not None:
+            tables = tuple(np.interp(fine, x, np.asarray(t, float)) for t in tables)
+            x, d = fine, np.diff(fine)
         self.uniform = bool(np.allclose(d, d[0], rtol=1e-9, atol=0.0))
         self.x0, self.x1, self.n = float(x[0]), float(x[-1]), x.size
         self.inv_step = float((x.size - 1) / (x[-1] - x[0]))

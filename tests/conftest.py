@@ -42,3 +42,12 @@ def run_cli(*args, env=None, cwd=None):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One ``circuitsim demo`` for the whole suite (it takes ~35 s), without ngspice (a library path that does
+    not exist: the demo must run from the committed artifacts alone): (CompletedProcess, output directory)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = run_cli("demo", "--out", str(out), env={"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so"})
+    return result, out

@@ -30,8 +30,8 @@ def test_validate_missing_artifacts(cli, tmp_path):
     assert "circuitsim calibrate sample_hold" in result.stderr
 
 
-def test_demo_runs_without_ngspice(cli, tmp_path):
-    result = cli("demo", "--out", str(tmp_path), env={"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so"})
+def test_demo_runs_without_ngspice(demo_run):
+    result, tmp_path = demo_run
     assert result.returncode == 0, result.stderr
     assert "Technology sky130" in result.stdout and "sample_hold" in result.stdout
     assert (tmp_path / "validation" / "sample_hold" / "validation.png").is_file()

@@ -15,14 +15,8 @@ from circuitsim.spice.runner import sample_rows, vector_key
 
 
 @pytest.fixture(scope="module")
-def demo_text(tmp_path_factory):
-    import os
-    import sys
-    from pathlib import Path
-
-    out = tmp_path_factory.mktemp("demo")
-    result = subprocess.run([sys.executable, "-m", "circuitsim.cli", "demo", "--out", str(out)], capture_output=True,
-                            text=True, cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), timeout=600)
+def demo_text(demo_run):
+    result, _ = demo_run
     assert result.returncode == 0, result.stderr
     return result.stdout
 

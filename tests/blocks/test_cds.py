@@ -86,3 +86,32 @@ def test_spice_reproduces_committed_held_out_points(sky130):
 
     out = simulate(session, Task())["out_V"]
     np.testing.assert_allclose(out, spice["nominal_holdout_out_V"][:3], rtol=0, atol=1e-9)
+
+
+def test_without_thermal_noise_the_spread_is_the_mismatch_lut_alone():
+    """thermal_noise=False: the noisy output's σ is the LUT's σ_mm at the input (1.0e-3 V at x = −0.3 V of
+    SYNTHETIC), not σ_mm ⊕ kT/C (0.28 mV) nor anything larger (catches the thermal term left on, or a stand-in
+    σ when it is off)."""
+    x = np.full(200_000, -0.3)
+    out = cds(x, SYNTHETIC, CdsParams(mode="noisy", thermal_noise=False), np.random.default_rng(5))
+    assert out.std() == pytest.approx(SYNTHETIC.sigma_v[0], rel=0.01)
+    with_ktc = cds(x, SYNTHETIC, CdsParams(mode="noisy", thermal_noise=True), np.random.default_rng(5))
+    ktc = np.sqrt(2 * constants.k * 300.15 / (2e-15 * 7.15**2))
+    assert with_ktc.std() == pytest.approx(np.hypot(SYNTHETIC.sigma_v[0], ktc), rel=0.01)
+
+
+def test_two_phase_noise_uses_the_given_generator():
+    """Noisy two-phase output = cds of the difference with the same generator state: reproducible from the
+    caller's seed (catches the generator dropped for a fresh, unseeded one)."""
+    v_pos, v_neg = np.full(1000, 0.6), np.full(1000, 0.3)
+    params = CdsParams(mode="noisy")
+    a = cds_two_phase(v_pos, v_neg, SYNTHETIC, params, np.random.default_rng(11))
+    b = cds(v_pos - v_neg, SYNTHETIC, params, np.random.default_rng(11))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_difference_outside_the_calibration_is_refused_naming_the_input():
+    from circuitsim.errors import InputRangeError
+
+    with pytest.raises(InputRangeError, match=r"^v_a - v_b = 0\.9 V is outside the calibrated range"):
+        cds(np.array([0.1, 0.9]), SYNTHETIC, CdsParams(mode="hard"))

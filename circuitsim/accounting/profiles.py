@@ -5,8 +5,9 @@ A profile (``circuitsim/data/profiles/<name>.yaml``, schema ``circuitsim.profile
 * ``families``: the architecture families whose paper it describes (any other architecture is refused);
 * ``energy_table``: an energy table (schema ``circuitsim.energy_table/1``) merged over the literature table the
   way ``--energy-table`` is: its components and actions replace those of the same name;
-* ``parameters``: ``{NAME: {value, source}}``, values of the architectures' published constants (e.g.
-  ``t_row_readout_s``), applied to every architecture that has the parameter, under any ``--set``.
+* ``parameters``: ``{NAME: {value, source[, architectures]}}``, values of the architectures' published
+  constants (e.g. ``t_row_readout_s``), applied to every architecture that has the parameter (or only to the
+  listed ``architectures``), under any ``--set``.
 
 Every number in a profile rests on the paper: each action's ``source``, each component's ``power_source``
 (when it states ``static_W`` / ``leakage_W``) and each parameter's ``source`` gives either a ``quote`` (the
@@ -53,6 +54,8 @@ class Profile:
     table: EnergyTable
     parameters: dict
     parameter_sources: dict
+    #: ``{parameter: (architecture, ...)}`` for a parameter the profile sets on those architectures only
+    parameter_scope: dict
     #: the profile's own energy-table mapping (before the merge), for a user table merged over it
     table_data: dict
 
@@ -136,7 +139,7 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
     table_data = data.get("energy_table") or {}
     if table_data:
         _check_table_sources(table_data, where)
-    parameters, sources = {}, {}
+    parameters, sources, scope = {}, {}, {}
     for key, entry in (data.get("parameters") or {}).items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ProfileError(f"{where}: parameter {key!r} must be a mapping with 'value' and 'source'")
@@ -150,6 +153,10 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
             raise ProfileError(f"{where}: parameter {key!r}: value must be a number in SI units, got {value!r}")
         sources[key] = f"{data.get('name', path.stem)} profile: {_backed(entry.get('source'), f'{where}: parameter {key}')}"
         parameters[key] = float(value)
+        if entry.get("architectures") is not None:
+            if not isinstance(entry["architectures"], list) or not entry["architectures"]:
+                raise ProfileError(f"{where}: parameter {key!r}: 'architectures' must list architecture names")
+            scope[key] = tuple(str(a) for a in entry["architectures"])
     base = _read_yaml(LITERATURE_TABLE)
     merged = merge_table_data(base, table_data, where) if table_data else base
     files = [LITERATURE_TABLE, path]
@@ -159,4 +166,4 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
     table = parse_table(merged, path)
     table = replace(table, path=path, sources=tuple(files))
     return Profile(str(data.get("name", path.stem)), path, str(data["paper"]), tuple(families), table,
-                   parameters, sources, table_data)
+                   parameters, sources, scope, table_data)

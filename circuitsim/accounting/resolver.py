@@ -188,7 +188,7 @@ class BudgetResolver:
                                   f"is of family {arch.family!r} (shipped profiles: see circuitsim/data/profiles/)")
         values, sources = {}, {}
         for key, value in profile.parameters.items():
-            if key not in arch.parameters:
+            if key not in arch.parameters or arch.name not in profile.parameter_scope.get(key, (arch.name,)):
                 continue
             if key in overrides:
                 sources[key] = "set by the caller (--set)"

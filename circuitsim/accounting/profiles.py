@@ -36,7 +36,8 @@ from circuitsim.accounting.tables import (
 
 PROFILES_DIR = DATA_DIR / "profiles"
 PROFILE_SCHEMA = "circuitsim.profile/1"
-_PROFILE_KEYS = {"schema", "name", "paper", "description", "families", "energy_table", "parameters", "notes"}
+_PROFILE_KEYS = {"schema", "name", "paper", "description", "families", "energy_table", "parameters", "notes",
+                 "figures"}
 
 
 class ProfileError(EnergyTableError):
@@ -58,6 +59,9 @@ class Profile:
     parameter_scope: dict
     #: the profile's own energy-table mapping (before the merge), for a user table merged over it
     table_data: dict
+    #: the paper's stated figures, each ``{name, stated, solved_from, quote, value: QUANTITY[, over: QUANTITY]}``
+    #: with QUANTITY = ``{arch, components: [...] | key: SUMMARY_KEY[, per: SYMBOL]}`` (see :func:`figure_value`)
+    figures: tuple = ()
 
 
 def profile_names() -> list[str]:
@@ -165,5 +169,36 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
         files.append(user_table)
     table = parse_table(merged, path)
     table = replace(table, path=path, sources=tuple(files))
+    figures = data.get("figures") or []
+    for fig in figures:
+        if not isinstance(fig, dict) or not {"name", "stated", "value"} <= set(fig):
+            raise ProfileError(f"{where}: each entry of 'figures' needs name, stated and value")
+        _backed(fig, f"{where}: figure {fig.get('name')}")
     return Profile(str(data.get("name", path.stem)), path, str(data["paper"]), tuple(families), table,
-                   parameters, sources, scope, table_data)
+                   parameters, sources, scope, table_data, tuple(figures))
+
+
+def quantity_value(spec: dict, evaluations: dict) -> float:
+    """One quantity of a stated figure from ``{arch: Evaluation}``: the sum of the named components' energy
+    per frame, or a summary key, optionally divided by one of the architecture's symbols (``per``)."""
+    ev = evaluations[spec["arch"]]
+    summary = ev.summary()
+    if "components" in spec:
+        value = sum(summary["components"][c] for c in spec["components"])
+    else:
+        value = summary[spec["key"]]
+    if spec.get("per"):
+        value = value / float(ev.symbols[spec["per"]])
+    return float(value)
+
+
+def figure_value(fig: dict, evaluations: dict) -> float:
+    """The engine's value of a stated figure: ``value`` or the ratio ``value / over``."""
+    value = quantity_value(fig["value"], evaluations)
+    if fig.get("over"):
+        value = value / quantity_value(fig["over"], evaluations)
+    return value
+
+
+def figure_architectures(fig: dict) -> list:
+    return [q["arch"] for q in (fig["value"], fig.get("over")) if q]

@@ -185,3 +185,14 @@ def test_snn_profile_keeps_the_baseline_first_layer_channels(snn_pair):
     """N_ch = 19 is the in-pixel layer's (scoped to snn); the baseline's VGG first layer keeps its 64."""
     snn, base = snn_pair
     assert snn.symbols["N_ch"] == 19 and base.symbols["N_ch"] == 64
+
+
+def test_profile_report_lists_every_family_architecture_and_each_stated_figure():
+    from circuitsim.reports.paper_profiles import family_architectures, markdown
+
+    text = markdown("leca-paper")
+    profile = load_profile("leca-paper")
+    for arch in family_architectures(profile):
+        assert f"| {arch} |" in text
+    for fig in profile.figures:
+        assert fig["name"] in text

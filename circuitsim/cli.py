@@ -326,8 +326,10 @@ def demo(out, verbose, as_json, technology):
 # -- report / sweep (accounting) ---------------------------------------------------------------------
 _accounting_technology = click.option(
     "--technology", default="literature", show_default=True,
-    help="Budgets: 'literature' (cited tables only) or a technology (sky130, or the path of a technology "
-         "YAML file) whose calibration artifacts replace the literature line by line where they exist.")
+    help="Budgets: 'literature' (cited tables only), a paper profile (leca-paper, snn-paper, or the path of a "
+         "circuitsim.profile/1 YAML: one paper's stated assumptions, never calibration artifacts) or a technology "
+         "(sky130, or the path of a technology YAML file) whose calibration artifacts replace the literature line "
+         "by line where they exist.")
 _energy_table_option = click.option(
     "--energy-table", "energy_table", type=click.Path(dir_okay=False), default=None,
     help="Your own energy table (YAML, schema circuitsim.energy_table/1), merged over the default: its "
@@ -335,10 +337,13 @@ _energy_table_option = click.option(
 
 
 def _accounting_point(technology: str, corner: str, temp: float | None):
-    """The operating point of calibrated budgets; None for the literature table, which has no corners."""
-    if technology == "literature":
+    """The operating point of calibrated budgets; None for the literature table and a paper profile, which have
+    no corners."""
+    from circuitsim.accounting.profiles import is_profile
+
+    if technology == "literature" or is_profile(technology):
         if corner is not None or temp is not None:
-            raise CircuitsimError("--corner/--temp choose calibrated budgets; the literature table has no "
+            raise CircuitsimError(f"--corner/--temp choose calibrated budgets; {technology} has no "
                                   "operating point (add --technology sky130)")
         return None
     from circuitsim.errors import TechnologyError

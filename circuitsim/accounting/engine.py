@@ -453,5 +453,5 @@ def evaluate(arch: Architecture | str | Path, technology: str = "literature", ov
     check_lines(arch, lines, overrides)
     params = dict(arch.parameters, **{k: float(v) for k, v in overrides.items() if k not in OPERATING_KEYS})
     return Evaluation(arch, params, lines, s, resolver.technology, resolver.describe(),
-                      None if resolver.technology == "literature" else resolver.point,
+                      resolver.point if resolver.uses_artifacts else None,
                       tuple(resolver.table.sources or (resolver.table.path,)), timing_sources)

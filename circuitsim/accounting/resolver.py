@@ -13,6 +13,7 @@ from circuitsim.accounting.tables import (
     DEFAULT_SUPPLY_RANGE_V,
     DEFAULT_VDD_V,
     LITERATURE,
+    LITERATURE_TABLE,
     Budget,
     EnergyTable,
     EnergyTableError,
@@ -40,9 +41,25 @@ class BudgetResolver:
 
     def __init__(self, technology: str = LITERATURE, calibration_root: Path | None = None,
                  table: EnergyTable | None = None, *, point: OperatingPoint | None = None):
+        from circuitsim.accounting.profiles import is_profile, load_profile
+
+        #: a paper profile (``--technology leca-paper``): its table and parameters, never an artifact
+        self.profile = None
+        if is_profile(technology):
+            if point is not None:
+                raise CircuitsimError(f"{technology}: a paper profile has no operating point (corner/temperature); "
+                                      "drop --corner/--temp or use a calibrated technology")
+            user = None
+            if table is not None and table.sources and Path(table.sources[-1]) != Path(LITERATURE_TABLE):
+                user = Path(table.sources[-1])
+            self.profile = load_profile(technology, user)
+            technology = self.profile.name
+            table = self.profile.table
         if point is not None and technology == LITERATURE:
             technology = point.technology
         self.technology = technology
+        #: False for the literature table and a paper profile: no calibration artifact is ever read
+        self.uses_artifacts = technology != LITERATURE and self.profile is None
         self.store = ArtifactStore(calibration_root)
         self.calibration_root = self.store.root
         self.point = point or OperatingPoint(technology=technology)
@@ -51,7 +68,7 @@ class BudgetResolver:
         self.table = table or load_energy_table()
         self._energy_cache: dict[str, dict | None] = {}
         self._tables: dict[str, dict | None] = {}
-        if technology != LITERATURE:
+        if self.uses_artifacts:
             self._check_technology()
 
     def _check_technology(self) -> None:
@@ -64,6 +81,8 @@ class BudgetResolver:
 
     def describe(self) -> str:
         names = " + ".join(Path(p).name for p in (self.table.sources or (self.table.path,)))
+        if self.profile is not None:
+            return f"paper profile {self.profile.name} ({self.profile.paper}): tables {names}"
         if self.technology == LITERATURE:
             return f"literature table ({names})"
         return (f"{self.technology} calibration artifacts at {self.point} under "
@@ -103,7 +122,7 @@ class BudgetResolver:
         if literature is None:
             literature = PowerBudget(component, 0.0, 0.0, DEFAULT_VDD_V, DEFAULT_SUPPLY_RANGE_V, LITERATURE,
                                      "estimate", "no static or leakage figure in the table: counted as zero")
-        if self.technology == LITERATURE:
+        if not self.uses_artifacts:
             return literature
         artifact = component
         entries = self.table.budgets.get(component, {})
@@ -140,6 +159,8 @@ class BudgetResolver:
         from circuitsim.accounting.schema import OPERATING_KEYS
 
         values, sources = {}, {}
+        if self.profile is not None:
+            return self._profile_parameters(arch, overrides)
         symbols = dict(arch.parameters)
         symbols.update({k: v for k, v in overrides.items() if k not in OPERATING_KEYS})
         for ts in arch.timing_sources:
@@ -154,6 +175,29 @@ class BudgetResolver:
                     values[ts.parameter], sources[ts.parameter] = self._block_timing(ts, args)
                 except _NoTiming as exc:
                     sources[ts.parameter] = f"{stated}; {exc}"
+        return values, sources
+
+    def _profile_parameters(self, arch, overrides: dict) -> tuple[dict, dict]:
+        """The profile's parameter values for the parameters ``arch`` has (a ``--set`` one keeps the caller's
+        value), with their quote or derivation; an architecture of a family the paper does not describe is
+        refused."""
+        profile = self.profile
+        if arch.family not in profile.families:
+            raise CircuitsimError(f"{arch.name}: paper profile {profile.name} states the assumptions of "
+                                  f"{profile.paper} for the families {', '.join(profile.families)}; {arch.name} "
+                                  f"is of family {arch.family!r} (shipped profiles: see circuitsim/data/profiles/)")
+        values, sources = {}, {}
+        for key, value in profile.parameters.items():
+            if key not in arch.parameters or arch.name not in profile.parameter_scope.get(key, (arch.name,)):
+                continue
+            if key in overrides:
+                sources[key] = "set by the caller (--set)"
+            else:
+                values[key], sources[key] = value, profile.parameter_sources[key]
+        for ts in arch.timing_sources:
+            sources.setdefault(ts.parameter, "set by the caller (--set)" if ts.parameter in overrides else
+                               f"the architecture's stated {ts.parameter} = {arch.parameters[ts.parameter]:g} s "
+                               f"(not in profile {profile.name})")
         return values, sources
 
     def _block_timing(self, ts, args: dict):
@@ -244,10 +288,10 @@ class BudgetResolver:
         A resolution-dependent action (:class:`PerResolution`) is looked up at ``bits`` in the artifact of
         that resolution (``sar_adc_8b``), never in the component's own artifact.
         """
-        if component not in self.table.budgets and self.technology != LITERATURE:
+        if component not in self.table.budgets and self.uses_artifacts:
             return self._calibrated_only(component, action, where)
         literature = self.table.budget(component, action, where, bits)
-        if self.technology == LITERATURE:
+        if not self.uses_artifacts:
             return literature
         entry = self.table.entry(component, action)
         artifact = component

@@ -206,7 +206,8 @@ def _source_text(source, where: str) -> tuple[str, str]:
         raise EnergyTableError(f"{where}: a {kind} figure needs a 'citation' (author, title, venue, year)")
     if kind in ("derived", "estimate") and not source.get("derivation"):
         raise EnergyTableError(f"{where}: a {kind} figure needs a 'derivation' saying how it was computed")
-    parts = [source.get("citation"), source.get("derivation"), source.get("note")]
+    quote = f"quote: \u201c{source['quote']}\u201d" if source.get("quote") else None
+    parts = [source.get("citation"), quote, source.get("derivation"), source.get("note")]
     return kind, "; ".join(p for p in parts if p)
 
 

@@ -412,6 +412,31 @@ def sweep_cmd(architecture, params, out, root, x_column, y_column, as_json, ener
                              as_json=as_json))
 
 
+@main.command("validate-system")
+@click.argument("chips", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (SI units in the keys).")
+@click.option("--chips-dir", "chips_dir", type=click.Path(file_okay=False), default=None,
+              help="Where chip files are looked up by name (default: architectures/chips/).")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@_corner_option
+@_temp_option
+@click.option("--technology", default="sky130", show_default=True,
+              help="Budgets: a calibrated technology (sky130, or a technology YAML path) or 'literature'.")
+def validate_system_cmd(chips, as_json, chips_dir, root, corner, temp, technology):
+    """Published, measured sensors (architectures/chips/, or CHIPS by name or path) vs the accounting: per
+    chip measured and predicted energy per frame and per pixel, the error, CamJ's figure and error, and the
+    components of the prediction; exit 1 when a chip is outside +-25 %."""
+    from circuitsim.accounting.chips import format_table, validate_system
+
+    point = _accounting_point(technology, corner, temp)
+    result = validate_system(chips, point.technology if point is not None else technology, point,
+                             Path(root) if root else None, Path(chips_dir) if chips_dir else None)
+    click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
+    if not result["pass"]:
+        sys.exit(1)
+
+
 # -- new-block (user blocks outside the package) -----------------------------------------------------
 @main.command("new-block")
 @click.argument("name")

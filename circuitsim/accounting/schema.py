@@ -40,6 +40,10 @@ An architecture file (``architectures/<name>.yaml``)::
         block: digital_fp32_45nm
         workload: snn_vgg11_backbone  # per-layer workload file: expands into mac/ac lines
         time_steps: time_steps
+    measured:                         # optional, published chips (architectures/chips/): what silicon measured
+      energy_per_pixel_J: 99.0e-12    # one of energy_per_pixel_J / energy_per_frame_J / power_W (at the
+      citation: "..."                 # operating frame rate), with citation and quote; camj: {...} the peer
+      quote: "..."                    # model's figure; read by circuitsim.accounting.chips (validate-system)
 
 Why one module of ~500 lines: it is the architecture file format, section by section (parameters, derived,
 output, timing, operating, components, constraints) with the error message of every malformed field; splitting
@@ -61,8 +65,10 @@ from circuitsim.errors import CircuitsimError
 
 ARCH_SCHEMA = "circuitsim.architecture/1"
 WORKLOAD_SCHEMA = "circuitsim.workload/1"
+#: ``measured`` is a published chip's measured figures (architectures/chips/, read by
+#: :mod:`circuitsim.accounting.chips`); the engine itself does not read it.
 _TOP_KEYS = {"schema", "name", "description", "family", "references", "notes", "parameters", "derived",
-             "constraints", "output", "timing", "operating", "components"}
+             "constraints", "output", "timing", "operating", "components", "measured"}
 _OVERRIDE_KEYS = ("energy_J", "static_W", "leakage_W")
 _COMPONENT_KEYS = {"block", "description", "instances", "actions", "workload", "time_steps", "spike_rate_scale",
                    "resolution_bits", "power", "supply_v", "source", *_OVERRIDE_KEYS}

@@ -32,6 +32,7 @@ from circuitsim.accounting.tables import (
     _read_yaml,
     merge_table_data,
     parse_table,
+    with_origin,
 )
 
 PROFILES_DIR = DATA_DIR / "profiles"
@@ -167,7 +168,7 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
     if user_table is not None:
         merged = merge_table_data(merged, _read_yaml(user_table), str(user_table))
         files.append(user_table)
-    table = parse_table(merged, path)
+    table = with_origin(parse_table(merged, path), set((table_data or {}).get("components", {})), "profile")
     table = replace(table, path=path, sources=tuple(files))
     figures = data.get("figures") or []
     for fig in figures:

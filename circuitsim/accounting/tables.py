@@ -62,7 +62,8 @@ class EnergyTableError(CircuitsimError):
 class Budget:
     """Energy and latency of one action of one component, with its provenance.
 
-    ``origin`` is ``"literature"`` or ``"calibrated"``; ``kind`` (the report's ``source_kind``) is the
+    ``origin`` is ``"literature"``, ``"profile"`` (a paper profile's figure, ``--technology leca-paper``) or
+    ``"calibrated"``; ``kind`` (the report's ``source_kind``) is the
     literature entry's ``published``/``derived``/``estimate``/``measured`` or ``calibrated``; ``source`` is
     the citation, derivation or artifact path with its content hash; ``fallback_reason`` says why a
     calibrated technology used the literature figure (None otherwise).
@@ -127,13 +128,15 @@ class PerResolution:
     source: str
     artifact: str
     constants: dict
+    #: ``"literature"``, or ``"profile"`` when a paper profile states the component's figures
+    origin: str = LITERATURE
 
     def at(self, bits: float) -> Budget:
         """The literature budget at ``bits`` (labelled with the resolution it was evaluated at)."""
         symbols = dict(self.constants, **{RESOLUTION_SYMBOL: float(bits)})
         latency = None if self.latency_s is None else float(self.latency_s(symbols))
         return Budget(self.component, self.action, float(self.energy_J(symbols)), latency, self.leakage_W,
-                      LITERATURE, self.kind, f"{self.source}; at N = {float(bits):g} bit")
+                      self.origin, self.kind, f"{self.source}; at N = {float(bits):g} bit")
 
     def artifact_name(self, bits: float) -> str | None:
         """``sar_adc_8b`` for 8 bit; None for a fractional resolution (no hardware of its own)."""
@@ -327,6 +330,16 @@ def _component_power(component: str, body: dict, where: str) -> PowerBudget:
         kind, text = "estimate", "no static or leakage figure in the table: counted as zero"
     return PowerBudget(component, static or 0.0, leakage or 0.0, vdd, (float(span[0]), float(span[1])),
                        LITERATURE, kind, text)
+
+
+def with_origin(table: EnergyTable, components, origin: str) -> EnergyTable:
+    """``table`` with every budget of ``components`` (actions, resolution formulas, static/leakage power)
+    labelled ``origin``: a paper profile's components are reported as the profile's, not the literature's
+    (a formula such as ``sar_adc.conversion`` reads the profile's constants, so it is the profile's too)."""
+    budgets = {c: ({a: replace(b, origin=origin) for a, b in acts.items()} if c in components else acts)
+               for c, acts in table.budgets.items()}
+    power = {c: (replace(p, origin=origin) if c in components else p) for c, p in table.power.items()}
+    return replace(table, budgets=budgets, power=power)
 
 
 def _read_yaml(path: Path) -> dict:

@@ -64,6 +64,16 @@ def _eng(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+#: unit of a parameter by the suffix of its name (SI units in the keys); other parameters are plain numbers
+_PARAMETER_UNITS = (("_s", "s"), ("_hz", "Hz"), ("_v", "V"), ("_W", "W"), ("_J", "J"), ("_A", "A"), ("_F", "F"))
+
+
+def _parameter_text(name: str, value: float) -> str:
+    """``t_row_readout_s = 10.35 us``, ``send_raw_bayer = 1``: the unit its name states, else none."""
+    unit = next((u for suffix, u in _PARAMETER_UNITS if name.endswith(suffix)), None)
+    return f"{name} = {_eng(value, unit) if unit else f'{value:g}'}"
+
+
 def format_comparison(evaluations, indent: int = 0, compact: bool = False) -> str:
     """The side-by-side table: one row per architecture with its headline figures, how many of its lines
     are calibrated, and the stage that bounds its frame rate (``compact``: without the dynamic / static /
@@ -97,7 +107,7 @@ def format_text(evaluations) -> str:
                 f"  frame rate {_eng(s['frame_rate_hz'], 'Hz')}, frame period {_eng(s['frame_period_s'], 's')} "
                 f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, set by {s['max_frame_rate_limited_by']}), "
                 f"exposure {_eng(s['exposure_s'], 's')}"]
-        out += [f"  {name} = {_eng(ev.parameters[name], 's')}: {where}" for name, where in ev.timing_sources.items()]
+        out += [f"  {_parameter_text(name, ev.parameters[name])}: {where}" for name, where in ev.timing_sources.items()]
         rows = []
         for _, row in ev.table().iterrows():
             if row["term"] != "dynamic":  # J per instance per frame = P x t
@@ -188,7 +198,7 @@ def format_markdown(evaluations, prov: dict, plots=()) -> str:
                 f"(maximum {_eng(s['max_frame_rate_hz'], 'Hz')}, frame time {_eng(s['frame_time_s'], 's')}, "
                 f"set by {s['max_frame_rate_limited_by']}; rate bound by {s['limiting_stage']}); {_eng(s['bits_per_frame'], 'bit')} per frame, "
                 f"{_eng(s['bits_per_second'], 'bit/s')}; compression ratio {s['compression_ratio']:.4g}.", "",
-                *[f"- {name} = {_eng(ev.parameters[name], 's')}: {where}" for name, where in ev.timing_sources.items()],
+                *[f"- {_parameter_text(name, ev.parameters[name])}: {where}" for name, where in ev.timing_sources.items()],
                 *([""] if ev.timing_sources else []),
                 _md_table(lines, {"count": lambda v: f"{v:.4g}", "energy_per_action_J": lambda v: _eng(v, "J"),
                                   "power_W": lambda v: _eng(v, "W"), "time_s": lambda v: _eng(v, "s"),

@@ -437,6 +437,37 @@ def validate_system_cmd(chips, as_json, chips_dir, root, corner, temp, technolog
         sys.exit(1)
 
 
+@main.command("reconcile")
+@click.argument("arch_a")
+@click.argument("arch_b")
+@click.option("--from", "source", default="leca-paper", show_default=True,
+              help="Budgets to start from (a paper profile, literature or a technology).")
+@click.option("--to", "target", default="sky130", show_default=True, help="Budgets to end at.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a parameter of both architectures.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write the waterfall PNG here (reconcile_<A>_<B>.png).")
+@click.option("--calibration", "root", type=click.Path(file_okay=False), default=None,
+              help="Artifact root (default: the committed calibration/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
+def reconcile_cmd(arch_a, arch_b, source, target, sets, out, root, as_json):
+    """Switch the budget lines one at a time from --from to --to and show how E(ARCH_A) / E(ARCH_B) moves
+    with each (table + waterfall PNG with --out)."""
+    from circuitsim.accounting.reconcile import reconcile
+    from circuitsim.commands import check_writable_dir, parse_sets
+    from circuitsim.reports.reconcile import format_text, plot_waterfall, record
+
+    if out:
+        check_writable_dir(Path(out))
+    result = reconcile(arch_a, arch_b, source, target, Path(root) if root else None, parse_sets(sets))
+    written = []
+    if out:
+        written.append(plot_waterfall(result, Path(out) / f"reconcile_{result['a']}_{result['b']}.png"))
+    if as_json:
+        click.echo(json.dumps(record(result) | {"written": [str(p) for p in written]}, indent=2))
+    else:
+        click.echo("\n".join([format_text(result), *[f"wrote {p}" for p in written]]))
+
+
 # -- new-block (user blocks outside the package) -----------------------------------------------------
 @main.command("new-block")
 @click.argument("name")

@@ -14,6 +14,7 @@ What it does:
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ from circuitsim.commands import simulate_leca_command
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
 from circuitsim.progress import block_bar
+from circuitsim.accounting.chips import validate_system
+from circuitsim.accounting.profiles import load_profile, profile_names
+from circuitsim.reports.paper_profiles import figure_rows
 from circuitsim.reports.energy import _eng, evaluate_all, format_comparison, format_text, json_record, write_report
 from circuitsim.reports.text_table import render_table
 from circuitsim.reports.validation import format_table, summary_rows, write_plots
@@ -53,6 +57,10 @@ class DemoResult:
     frame_text: str
     report_dir: Path
     files: dict = field(default_factory=dict)
+    #: {profile: figure rows} (circuitsim.reports.paper_profiles.figure_rows): each seed paper's stated figures
+    seed: dict = field(default_factory=dict)
+    #: ``validate-system`` on the shipped measured chips (circuitsim.accounting.chips.validate_system)
+    chips: dict = field(default_factory=dict)
 
 
 def _library_text(technology) -> str:
@@ -112,6 +120,8 @@ def run(technology_name: str = "sky130", report_dir: Path | None = None, progres
     frame_text = simulate_leca_command(None, "4|4", 0, "noisy", report_dir / "simulate", point)
     result = DemoResult(technology, store, point, collect_artifacts(store, technology.name), validation,
                         evaluations, plots, energy_files, frame_text, report_dir)
+    result.seed = {name: figure_rows(load_profile(name), technology.name) for name in profile_names()}
+    result.chips = validate_system((), technology.name, point, store.root)
     result.files = {"validation_plots": [str(p) for p in plots], "energy_report": [str(p) for p in energy_files],
                     "leca_frame": [str(report_dir / "simulate" / "leca_frame.npz"),
                                    str(report_dir / "simulate" / "leca_feature_map.png")]}
@@ -198,6 +208,49 @@ def _short(path) -> str:
         return str(path)
 
 
+#: The architectures the one-screen story shows side by side (each family's reference and its headline
+#: systems; ``--verbose`` and reports/energy/ have every one)
+STORY_ARCHITECTURES = ("cnv", "cs", "leca-4x3", "leca-8x3", "lr-1b", "agt", "snn-baseline", "snn")
+
+
+def _figure(value: float, unit: str, with_unit: bool = True) -> str:
+    number = f"{value * 1e12:.4g}" if unit == "J" else f"{value:.4g}" if unit == "fps" else f"{value:.3g}"
+    return number + ({"J": " pJ", "fps": " fps"}.get(unit, "x") if with_unit else "")
+
+
+def seed_lines(result: DemoResult) -> list[str]:
+    """Per seed paper: each stated figure -> the engine under the paper's profile | under the technology
+    (``*`` = a prediction: the profile was not solved from it)."""
+    tech = result.technology.name
+    out = [f"Seed papers from their own assumptions (stated -> paper profile | {tech}; * = prediction, not "
+           "solved for):"]
+    for name, rows in result.seed.items():
+        parts = [f"{r['short']}{'*' if not r['solved_from'] else ''} {_figure(r['stated'], r['unit'])}"
+                 f" -> {_figure(r[name], r['unit'], False)} | {_figure(r[tech], r['unit'], False)}" for r in rows]
+        out.append(_wrap(f"  {name}: " + "; ".join(parts), "  "))
+    return out
+
+
+def chip_table(result: DemoResult) -> str:
+    """Measured chips: energy per pixel measured and predicted, circuitsim's and CamJ's error."""
+    rows = []
+    for name, r in result.chips.get("chips", {}).items():
+        camj = r["camj_error"]
+        rows.append([name, _eng(r["measured_energy_per_pixel_J"], "J"), _eng(r["predicted_energy_per_pixel_J"], "J"),
+                     f"{r['error'] * 100:+.0f} %" + ("" if r["within_tolerance"] else " miss"),
+                     None if camj is None else f"{camj * 100:+.0f} %", f"{r['frame_rate_hz']:g}",
+                     ", ".join(r["top_components"])])
+    return render_table(["chip", "measured/px>", "predicted/px>", "error>", "CamJ error>", "fps>",
+                         "largest lines"], rows, indent=2)
+
+
+def _frame_line(result: DemoResult) -> str:
+    """``LeCA frame: N_ch=4, Q_bit=4, noisy chain at ..., seed 0; 5.308 uJ at 2689 frames/s`` (one line)."""
+    lines = result.frame_text.splitlines()
+    energy = re.search(r"energy of this frame: (.*? frames/s)", result.frame_text)
+    return _wrap(lines[0] + (f"; {energy.group(1)}" if energy else ""))
+
+
 def format_story(result: DemoResult) -> str:
     """The one-screen demo (<= 50 lines of <= 120 characters)."""
     tech = result.technology
@@ -205,6 +258,7 @@ def format_story(result: DemoResult) -> str:
     energy_dir = result.report_dir / "energy"
     n_csv = sum(1 for p in result.energy_files if Path(p).suffix == ".csv")
     n_png = sum(1 for p in result.energy_files if Path(p).suffix == ".png")
+    shown = [ev for ev in result.evaluations if ev.arch.name in STORY_ARCHITECTURES]
     return "\n".join([
         _wrap(f"Technology {tech.name}: {tech.pdk}; VDD {tech.vdd_v:g} V; corners {', '.join(tech.corners)}; "
               f"{tech.temperature_range_c[0]:g}..{tech.temperature_range_c[1]:g} C"),
@@ -213,17 +267,17 @@ def format_story(result: DemoResult) -> str:
         _wrap(f"Model vs SPICE on held-out points ({BAR}): {passed}/{total} points pass"),
         block_table(result),
         "",
-        _wrap(f"Seed systems side by side (calibrated budgets at {result.point} where they exist, "
-              "cited literature elsewhere):"),
-        format_comparison(result.evaluations, indent=2, compact=True),
+        _wrap(f"Seed systems side by side ({result.point} budgets where calibrated, literature elsewhere; "
+              f"{len(result.evaluations) - len(shown)} more: --verbose):"),
+        format_comparison(shown, indent=2, compact=True),
+        *seed_lines(result),
+        _wrap(f"Measured chips (circuitsim validate-system; {result.technology.name} budgets, goal ±25 %):"),
+        chip_table(result),
         "",
-        _wrap(result.frame_text.splitlines()[0] + "; " + result.frame_text.splitlines()[2].strip()),
-        "Files:",
-        f"  validation plots  {_short(result.report_dir / 'validation')}/<block>/validation.png"
-        f" ({len(result.plots)} plots)",
-        f"  energy report     {_short(energy_dir / 'report.md')} (+ {n_csv} CSV, {n_png} PNG,"
-        " provenance.json)",
-        f"  LeCA frame        {_short(result.files['leca_frame'][0])}, leca_feature_map.png",
+        _frame_line(result),
+        f"Files: {_short(result.report_dir / 'validation')}/<block>/validation.png ({len(result.plots)} plots)",
+        f"  {_short(energy_dir / 'report.md')} (+{n_csv} CSV, {n_png} PNG, provenance.json)",
+        f"  {_short(result.files['leca_frame'][0])}, leca_feature_map.png",
         "Full tables: circuitsim demo --verbose; figures as JSON: circuitsim demo --json",
     ])
 
@@ -239,6 +293,8 @@ def format_verbose(result: DemoResult) -> str:
         f"Seed systems side by side ({tech.name} budgets where calibrated, cited literature elsewhere):\n"
         + format_text(result.evaluations),
         "Energy report:\n" + "\n".join(f"  {p}" for p in result.energy_files),
+        "\n".join(seed_lines(result)),
+        "Measured chips (circuitsim validate-system):\n" + chip_table(result),
         result.frame_text,
     ])
 
@@ -260,6 +316,8 @@ def demo_record(result: DemoResult) -> dict:
         "validation": {"bar": BAR, "points_passed": passed, "points": total, "blocks": validation},
         "energy": json_record(result.evaluations),
         "leca_frame": result.frame_text.splitlines(),
+        "seed_papers": result.seed,
+        "measured_chips": result.chips,
         "files": result.files,
     }
 

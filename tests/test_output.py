@@ -45,6 +45,25 @@ def test_demo_fits_one_screen(demo_text):
         assert word in demo_text
 
 
+def test_demo_shows_the_seed_papers_and_every_measured_chip_as_validate_system_does(demo_text):
+    """Issue 19 item 4: the chip rows carry validate-system's errors (the chips layer's figure reaches the
+    demo by name), and each paper profile's line its stated figures."""
+    import json
+
+    from circuitsim.accounting.profiles import load_profile, profile_names
+
+    chips = json.loads(subprocess.run(["circuitsim", "validate-system", "--json"], capture_output=True,
+                                      text=True).stdout)["chips"]
+    rows = {line.split("│")[0].strip(): line for line in demo_text.splitlines() if "│" in line}
+    for name, record in chips.items():
+        assert f"{record['error'] * 100:+.0f} %" in rows[name], rows.get(name)
+    story = " ".join(demo_text.split())
+    for name in profile_names():
+        line = story[story.index(f"{name}:"):]
+        for fig in load_profile(name).figures:
+            assert f"{fig['short']}" in line.split(" | ")[0] or f"{fig['short']}" in line, (name, fig["short"])
+
+
 def test_demo_tables_keep_their_column_boundaries(demo_text):
     blocks = _table_blocks(demo_text)
     assert len(blocks) >= 2

@@ -32,14 +32,15 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.4g}x"
 
 
-def figure_rows(profile) -> list[dict]:
-    """Each stated figure: stated, engine under the profile / literature / sky130, error under the profile."""
+def figure_rows(profile, technology: str = "sky130") -> list[dict]:
+    """Each stated figure: stated, engine under the profile / literature / ``technology``, error under the
+    profile."""
     names = sorted({a for fig in profile.figures for a in figure_architectures(fig)})
-    runs = {t: evaluations(names, t) for t in (profile.name, "literature", "sky130")}
+    runs = {t: evaluations(names, t) for t in dict.fromkeys((profile.name, "literature", technology))}
     rows = []
     for fig in profile.figures:
         values = {t: figure_value(fig, runs[t]) for t in runs}
-        rows.append({"figure": fig["name"], "stated": fig["stated"], "unit": fig.get("unit", "x"),
+        rows.append({"figure": fig["name"], "short": fig.get("short", fig["name"]), "stated": fig["stated"], "unit": fig.get("unit", "x"),
                      "solved_from": bool(fig.get("solved_from")), **values,
                      "error_profile": values[profile.name] / fig["stated"] - 1})
     return rows

@@ -72,12 +72,14 @@ class BudgetResolver:
             self._check_technology()
 
     def _check_technology(self) -> None:
+        from circuitsim.accounting.profiles import profile_names
         from circuitsim.technology import shipped_technologies
 
         names = shipped_technologies()
         if self.technology not in names and not (self.calibration_root / self.technology).is_dir():
             raise CircuitsimError(f"unknown technology {self.technology!r}; valid choices: "
-                                  f"{', '.join([LITERATURE, *names])}")
+                                  f"{', '.join([LITERATURE, *names])}, a paper profile "
+                                  f"({', '.join(profile_names())}) or the path of a technology or profile YAML")
 
     def describe(self) -> str:
         names = " + ".join(Path(p).name for p in (self.table.sources or (self.table.path,)))

@@ -94,3 +94,10 @@ def test_cli_refuses_an_unknown_architecture_in_one_paragraph():
     result = CliRunner().invoke(main, ["reconcile", "cnv", "no-such-arch"])
     assert result.exit_code == 2
     assert "no-such-arch" in result.output and "Traceback" not in result.output
+
+
+def test_cli_refuses_unknown_budgets_naming_the_profiles_too():
+    result = CliRunner().invoke(main, ["reconcile", "cnv", "leca-4x3", "--from", "nope"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    for choice in ("literature", "sky130", "leca-paper", "snn-paper"):
+        assert choice in result.output, result.output

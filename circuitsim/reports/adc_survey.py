@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from circuitsim.reports.figures import pyplot, save_figure
+
 from circuitsim.blocks import sar_adc
 
 SURVEY_CSV = Path(__file__).resolve().parent.parent / "data" / "adc_survey.csv"
@@ -81,11 +83,7 @@ def write_report(out_dir: Path, params_by_resolution: dict, n_instances: int = 2
 def plot_survey(sar_rows: list[dict], path: Path) -> Path:
     """Energy per Nyquist sample (pJ) vs SNDR (dB): survey (ISSCC / VLSI, SARs highlighted), FoM lines,
     circuitsim's SAR at each resolution."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     survey = load_survey()
     sndr = np.array([r["sndr_plot_dB"] for r in survey])
     e_pj = np.array([r["energy_per_sample_pJ"] for r in survey])
@@ -115,11 +113,7 @@ def plot_survey(sar_rows: list[dict], path: Path) -> Path:
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def calibrated_report(out_dir: Path | None, n_instances: int = 200, seed: int = 1,

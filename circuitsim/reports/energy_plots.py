@@ -10,14 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from circuitsim.reports.figures import pyplot as _pyplot
+from circuitsim.reports.figures import save_figure
 
 
 #: Hatch of a bar by the source kind its figure rests on (calibrated: none). Order: most to least trusted.
@@ -134,14 +128,7 @@ def energy_by_component_figure(evaluations, scale: str = "log"):
 
 def plot_energy_by_component(evaluations, path: Path, scale: str = "log") -> Path:
     """Write :func:`energy_by_component_figure` to ``path``."""
-    return _save(energy_by_component_figure(evaluations, scale), path)
-
-
-def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(energy_by_component_figure(evaluations, scale), path)
 
 
 def _front(energy, cr):
@@ -177,7 +164,7 @@ def pareto_figure(evaluations, scale: str = "log"):
 
 def plot_pareto(evaluations, path: Path, scale: str = "log") -> Path:
     """Write :func:`pareto_figure` to ``path``."""
-    return _save(pareto_figure(evaluations, scale), path)
+    return save_figure(pareto_figure(evaluations, scale), path)
 
 
 def bandwidth_figure(evaluations, scale: str = "log"):
@@ -204,7 +191,7 @@ def bandwidth_figure(evaluations, scale: str = "log"):
 
 def plot_bandwidth(evaluations, path: Path, scale: str = "log") -> Path:
     """Write :func:`bandwidth_figure` to ``path``."""
-    return _save(bandwidth_figure(evaluations, scale), path)
+    return save_figure(bandwidth_figure(evaluations, scale), path)
 
 
 #: Sweep columns where a higher value is better (every other column: lower is better).
@@ -341,4 +328,4 @@ def sweep_pareto_figure(frame, params, x: str = "energy_per_frame_J", y: str = "
 def plot_sweep_pareto(frame, params, path: Path, x: str = "energy_per_frame_J", y: str = "compression_ratio",
                       arch=None) -> Path:
     """Write :func:`sweep_pareto_figure` to ``path``."""
-    return _save(sweep_pareto_figure(frame, params, x, y, arch), path)
+    return save_figure(sweep_pareto_figure(frame, params, x, y, arch), path)

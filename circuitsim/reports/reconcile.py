@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from circuitsim.reports.figures import pyplot, save_figure
+
 
 def record(result: dict) -> dict:
     """JSON-ready: ``{"from", "to", "a", "b", "identical", "steps": [{line, energy_a_J, energy_b_J, ratio,
@@ -33,11 +35,7 @@ def format_text(result: dict) -> str:
 
 
 def plot_waterfall(result: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rec = record(result)
     steps = rec["steps"]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(steps) + 2), 4.5))
@@ -53,8 +51,4 @@ def plot_waterfall(result: dict, path: Path) -> Path:
     ax.set_ylabel(f"E({rec['a']}) / E({rec['b']})")
     ax.set_title(f"{rec['a']} / {rec['b']}: {rec['from']} -> {rec['to']}")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

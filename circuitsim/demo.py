@@ -19,17 +19,17 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from circuitsim.accounting.chips import validate_system
 from circuitsim.accounting.engine import list_architectures
+from circuitsim.accounting.profiles import load_profile, profile_names
 from circuitsim.blocks import block_names, get_spec
 from circuitsim.calibration.validate import validate_block
 from circuitsim.commands import simulate_leca_command
 from circuitsim.config import project_root
 from circuitsim.errors import CircuitsimError
 from circuitsim.progress import block_bar
-from circuitsim.accounting.chips import validate_system
-from circuitsim.accounting.profiles import load_profile, profile_names
-from circuitsim.reports.paper_profiles import figure_rows
 from circuitsim.reports.energy import _eng, evaluate_all, format_comparison, format_text, json_record, write_report
+from circuitsim.reports.paper_profiles import figure_rows
 from circuitsim.reports.text_table import render_table
 from circuitsim.reports.validation import format_table, summary_rows, write_plots
 from circuitsim.store import ENERGY_FILE, ArtifactStore, OperatingPoint

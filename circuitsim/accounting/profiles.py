@@ -33,6 +33,7 @@ from circuitsim.accounting.tables import (
     merge_table_data,
     parse_table,
     with_origin,
+    yaml_number,
 )
 
 PROFILES_DIR = DATA_DIR / "profiles"
@@ -148,16 +149,12 @@ def _load(path: Path, _mtime_ns: int, user_table: Path | None) -> Profile:
     for key, entry in (data.get("parameters") or {}).items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ProfileError(f"{where}: parameter {key!r} must be a mapping with 'value' and 'source'")
-        value = entry["value"]
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ProfileError(f"{where}: parameter {key!r}: value must be a number in SI units, got {value!r}")
+        value = yaml_number(entry["value"])
+        if value is None:
+            raise ProfileError(f"{where}: parameter {key!r}: value must be a number in SI units, "
+                               f"got {entry['value']!r}")
         sources[key] = f"{data.get('name', path.stem)} profile: {_backed(entry.get('source'), f'{where}: parameter {key}')}"
-        parameters[key] = float(value)
+        parameters[key] = value
         if entry.get("architectures") is not None:
             if not isinstance(entry["architectures"], list) or not entry["architectures"]:
                 raise ProfileError(f"{where}: parameter {key!r}: 'architectures' must list architecture names")

@@ -182,19 +182,28 @@ class EnergyTable:
         return entry.at(bits)
 
 
-def _optional_float(value, where: str, key: str, minimum: float = 0.0):
-    if value is None:
-        return None
-    if isinstance(value, str):  # PyYAML (YAML 1.1) reads 1.0e6 without an exponent sign as a string
+def yaml_number(value) -> float | None:
+    """``value`` as a float when it is a number in YAML, else None (PyYAML, YAML 1.1, reads 1.0e6 without an
+    exponent sign as a string; a boolean is not a number)."""
+    if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            pass
+            return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise EnergyTableError(f"{where}: {key} must be a number in SI units or null, got {value!r}")
-    if value < minimum:
-        raise EnergyTableError(f"{where}: {key} must be >= {minimum:g}, got {value!r}")
+        return None
     return float(value)
+
+
+def _optional_float(value, where: str, key: str, minimum: float = 0.0):
+    if value is None:
+        return None
+    number = yaml_number(value)
+    if number is None:
+        raise EnergyTableError(f"{where}: {key} must be a number in SI units or null, got {value!r}")
+    if number < minimum:
+        raise EnergyTableError(f"{where}: {key} must be >= {minimum:g}, got {number:g}")
+    return number
 
 
 def _source_text(source, where: str) -> tuple[str, str]:

@@ -20,6 +20,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from circuitsim.blocks import sar_adc_transitions
+from circuitsim.calibration import adc_metrics
 from circuitsim.blocks.sar_adc import (ARRAY_BITS, C_UNIT_MIM_1UM_F, SPICE_MC_BITS, SPICE_RESOLUTIONS, V_REF_V,
                                        SarAdcParams, SarInstance, convert, draw_instance, nominal_units,
                                        params_from_arrays)
@@ -384,6 +386,18 @@ def validation_model(arrays, x, rng, n_samples):
     return Prediction(_code_centre_v(codes, n), samples, energy)
 
 
+def transition_levels_model(arrays, rows) -> np.ndarray:
+    """The calibrated model's transition levels T_k (V) at rows (k, N): the nominal converter with the fitted
+    offset (as :func:`validation_model`), each edge bisected to 1e-6 LSB between the full-scale ends."""
+    params = params_from_arrays(arrays)
+    instance = _offset_instance(params, float(arrays["v_os_V"]))
+    n = int(params.n_bits)
+    lsb = 2 * V_REF_V / 2 ** n
+    ks = np.asarray(rows, float).reshape(-1, 2)[:, 0].astype(np.int64)
+    return adc_metrics.transition_levels_v(lambda v: convert(v, params, instance)[0], ks, -V_REF_V, V_REF_V,
+                                           1e-6 * lsb)
+
+
 #: Attenuation of the array at tt 27 °C (``alpha`` in the provenance notes of calibration/sky130/*/sar_adc_8b:
 #: 0.9478 at tt 27 °C, 0.9437–0.9512 over the 7 points).
 HOLDOUT_ALPHA = 0.948
@@ -418,6 +432,15 @@ def _fit_grid(n_bits: int) -> tuple:
     return tuple((float(v), float(n_bits)) for v in np.round(np.linspace(-1.75, 1.75, 8), 6))
 
 
+def _transition_edges(n_bits: int) -> tuple:
+    """Held-out code edges (k, N): every edge at 2–3 bit; at 4–8 bit the end edges 1 and L−1 (the INL's
+    end-point line) and the three edges of the MSB carry, L/2 − 1, L/2, L/2 + 1 (where a binary-weighted
+    array's largest DNL sits: codes L/2 − 1 and L/2)."""
+    levels = 2 ** n_bits
+    edges = range(1, levels) if levels <= 8 else (1, levels // 2 - 1, levels // 2, levels // 2 + 1, levels - 1)
+    return tuple((float(k), float(n_bits)) for k in edges)
+
+
 def _spec(n_bits: int):
     from circuitsim.calibration.contract import BlockSpec
 
@@ -437,7 +460,9 @@ def _spec(n_bits: int):
         # spread of codes at the same inputs in SPICE and model, so where they sit in a bin is immaterial
         mc_fit_grid=_bin_centres(n_bits, [40, 215], 0.94) if mc else None,
         mc_holdout_grid=_bin_centres(n_bits, [64, 150], 0.94) if mc else None,
-        static=static, static_inputs=((STATIC_V_D_V, float(n_bits)),), static_note=STATIC_NOTE)
+        static=static, static_inputs=((STATIC_V_D_V, float(n_bits)),), static_note=STATIC_NOTE,
+        transitions=sar_adc_transitions.simulate, transition_edges=_transition_edges(n_bits),
+        transition_model=transition_levels_model)
 
 
 SPECS = {n: _spec(n) for n in SPICE_RESOLUTIONS}

@@ -95,3 +95,40 @@ def schreier_fom_db(sndr: float, energy_per_conversion_J: float) -> float:
     if not energy_per_conversion_J > 0:
         return float("nan")  # no energy model: the figure is undefined, not infinite
     return float(sndr + 10 * np.log10(1.0 / (2.0 * energy_per_conversion_J)))
+
+
+def transition_levels_v(codes_of, edges, v_lo_v: float, v_hi_v: float, tol_v: float) -> np.ndarray:
+    """Transition levels T_k (V) of a monotone converter: for each edge k, the lowest input whose code is
+    ≥ k, by bisection on [v_lo, v_hi] to a bracket of ``tol_v`` (its midpoint is returned). ``codes_of``
+    maps an array of inputs to codes; all edges are bisected together, one call per step. An edge outside
+    the interval (code ≥ k already at v_lo, or never by v_hi) is refused."""
+    k = np.asarray(edges, np.int64).ravel()
+    lo = np.full(k.size, float(v_lo_v))
+    hi = np.full(k.size, float(v_hi_v))
+    if np.any(np.asarray(codes_of(lo)) >= k) or np.any(np.asarray(codes_of(hi)) < k):
+        raise ValueError(f"an edge of {k.tolist()} lies outside [{v_lo_v}, {v_hi_v}] V")
+    for _ in range(int(np.ceil(np.log2((v_hi_v - v_lo_v) / tol_v)))):
+        mid = 0.5 * (lo + hi)
+        above = np.asarray(codes_of(mid)) >= k
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def edge_linearity(edges, levels_v, lsb_v: float) -> dict:
+    """DNL and INL (LSB) from measured transition levels T_k (a subset of edges k is allowed).
+
+    DNL of code c = (T_{c+1} − T_c)/LSB − 1 wherever both edges were measured; INL at each edge, end-point
+    corrected: (T_k − line_k)/LSB' with the line through the lowest and highest measured edges and LSB' its
+    slope per code (so a gain error and an offset do not count as INL). Returns ``dnl_codes``, ``dnl_lsb``,
+    ``inl_edges``, ``inl_lsb``."""
+    k = np.asarray(edges, np.int64).ravel()
+    t = np.asarray(levels_v, float).ravel()
+    order = np.argsort(k)
+    k, t = k[order], t[order]
+    adjacent = np.flatnonzero(np.diff(k) == 1)
+    dnl = (t[adjacent + 1] - t[adjacent]) / lsb_v - 1.0
+    slope = (t[-1] - t[0]) / (k[-1] - k[0]) if k[-1] > k[0] else lsb_v
+    inl = (t - (t[0] + slope * (k - k[0]))) / slope
+    return {"dnl_codes": k[adjacent].tolist(), "dnl_lsb": dnl.tolist(), "inl_edges": k.tolist(),
+            "inl_lsb": inl.tolist()}

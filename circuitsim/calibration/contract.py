@@ -67,6 +67,14 @@ class BlockSpec:
     #: The quiescent input point(s) handed to ``static`` as ``task.inputs`` (same shape as a grid row).
     static_inputs: tuple = ()
     static_note: str = ""
+    #: ``transitions(session, task)``: a converter's code transition levels measured in SPICE, one per row
+    #: of ``transition_edges`` (rows (edge k, resolution)): at least ``level_V``, T_k = the lowest input whose
+    #: code is >= k. Its result goes to ``spice.npz`` as ``transitions_*``; ``transition_model(arrays, rows)``
+    #: returns the model's T_k (V) at the same rows, which ``circuitsim validate`` compares in LSB.
+    #: ``None`` = a block judged on its output values only.
+    transitions: Callable | None = None
+    transition_edges: tuple = ()
+    transition_model: Callable | None = None
 
     @property
     def energy_component(self) -> str:

@@ -125,6 +125,25 @@ def plan_static_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> li
             for c, t in plan.points]
 
 
+#: ``analysis`` of a converter's transition-level task (one per operating point).
+TRANSITIONS_ANALYSIS = "transitions"
+
+
+def plan_transition_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task]:
+    """One transition-level task per point (nominal models, rows ``spec.transition_edges``); none if the
+    block declares none."""
+    if spec.transitions is None:
+        return []
+    netlist = load_netlist(spec.netlist)
+    technology = deck_technology(spec, technology)
+    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    return [Task(block=spec.name, analysis=TRANSITIONS_ANALYSIS, simulate=spec.transitions,
+                 netlist=str(netlist.path), netlist_sha256=netlist.sha256, technology=tech_id,
+                 technology_sha256=technology.sha256, corner=c, temp_c=t, mismatch=False,
+                 inputs=tuple(spec.transition_edges))
+            for c, t in plan.points]
+
+
 def static_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
     """The command that measures this artifact's static figures again (from its committed fit)."""
     tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)

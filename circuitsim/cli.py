@@ -167,20 +167,30 @@ def spice_run(netlist, corner, temp, mismatch, seed, vdd, vectors, rows, csv_pat
               help="Only measure static power and leakage (DC operating points; the SAR ADC: an idle window "
                    "after a conversion) and add them to the existing artifacts; their models are re-fitted from "
                    "their own SPICE data and must come out the same (within 1e-12, volts 1 fV).")
+@click.option("--transitions-only", is_flag=True,
+              help="Only measure a converter's code transition levels (the SAR ADC: a SPICE search per held-out "
+                   "edge, bracketed by two codes 0.04 LSB apart) and add them to the existing artifacts, re-fitted "
+                   "as with --static-only.")
 @_technology_option
-def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, static_only, technology):
+def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, quiet, static_only, transitions_only,
+              technology):
     """Run SPICE for BLOCKS at every corner and temperature and write artifacts (resumable)."""
     from circuitsim.blocks import expand_names, get_spec
     from circuitsim.calibration.runner import calibrate as run
-    from circuitsim.calibration.runner import calibrate_static, make_plan
+    from circuitsim.calibration.runner import calibrate_static, calibrate_transitions, make_plan
     from circuitsim.config import default_cache_dir
     from circuitsim.technology import load_technology
 
     specs = [get_spec(b) for b in expand_names(blocks)]
     tech = load_technology(technology)
     plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
+    if static_only and transitions_only:
+        raise click.UsageError("--static-only and --transitions-only each run one measurement alone; give one of them "
+                         "(a plain calibrate runs both)")
     if static_only:
         run = calibrate_static
+    if transitions_only:
+        run = calibrate_transitions
     written = run(specs, tech, plan, out_dir=Path(out) if out else _default_calibration_dir(),
                   cache_dir=Path(cache) if cache else default_cache_dir(), workers=workers, scheduler=scheduler,
                   progress=not quiet)

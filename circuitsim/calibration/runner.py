@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -144,13 +145,15 @@ def plan_transition_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -
             for c, t in plan.points]
 
 
-def static_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
-    """The command that measures this artifact's static figures again (from its committed fit)."""
+def static_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float,
+                             flag: str = "--static-only") -> str:
+    """The command that measures this artifact's static figures (``flag``: or another supplement) again,
+    from its committed fit."""
     tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
     parts = ["circuitsim calibrate", block, f"--technology {tech}"]
     if tuple(plan.points) != tuple(technology.calibration_points):
         parts.append(f"--corners {corner} --temps {temp:g}")
-    return " ".join(parts + ["--static-only"])
+    return " ".join(parts + [flag])
 
 
 def _static_parts(spec: BlockSpec, technology: Technology, plan: Plan, corner: str, temp: float,
@@ -164,6 +167,42 @@ def _static_parts(spec: BlockSpec, technology: Technology, plan: Plan, corner: s
                   "ngspice_version": str(result["ngspice_version"]), "date": run_date(),
                   "inputs": np.asarray(spec.static_inputs, float).tolist()}
     return arrays, energy, provenance
+
+
+def _transition_parts(spec: BlockSpec, technology: Technology, plan: Plan, corner: str, temp: float,
+                      result: dict) -> tuple[dict, dict, dict]:
+    """What a transition-level result adds to an artifact: ``spice.npz`` arrays (``transitions_<key>``),
+    nothing in ``energy.json``, the provenance record ``transitions``."""
+    arrays = {f"transitions_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
+    provenance = {"reproduce": static_reproduce_command(spec.name, technology, plan, corner, temp,
+                                                        "--transitions-only"),
+                  "ngspice_version": str(result["ngspice_version"]), "date": run_date(),
+                  "edges": np.asarray(spec.transition_edges, float).tolist()}
+    return arrays, {}, provenance
+
+
+@dataclass(frozen=True)
+class Supplement:
+    """A measurement a block adds to its artifacts beside the fit (``calibrate --<name>-only`` runs it alone)."""
+
+    name: str                 # provenance record, spice.npz prefix (name + "_"), task analysis
+    declared: Callable        # spec -> whether the block declares it
+    plan: Callable            # (spec, technology, plan) -> tasks
+    parts: Callable           # (spec, technology, plan, corner, temp, result) -> (arrays, energy keys, record)
+    energy_keys: tuple = ()   # what it adds to energy.json
+    prefix: str = ""
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}-only"
+
+
+SUPPLEMENTS = {
+    STATIC_ANALYSIS: Supplement(STATIC_ANALYSIS, lambda spec: spec.static is not None, plan_static_tasks,
+                                _static_parts, STATIC_ENERGY_KEYS, "static_"),
+    TRANSITIONS_ANALYSIS: Supplement(TRANSITIONS_ANALYSIS, lambda spec: spec.transitions is not None,
+                                     plan_transition_tasks, _transition_parts, (), "transitions_"),
+}
 
 
 def reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
@@ -193,8 +232,8 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
 
     Provenance records the reproducing command (:func:`reproduce_command`), not this process's command
     line, so a rerun with other options that do not change results writes the same bytes."""
-    all_tasks = {spec.name: plan_tasks(spec, technology, plan) + plan_static_tasks(spec, technology, plan)
-                 for spec in specs}
+    all_tasks = {spec.name: plan_tasks(spec, technology, plan)
+                 + [t for sup in SUPPLEMENTS.values() for t in sup.plan(spec, technology, plan)] for spec in specs}
     flat = [t for tasks in all_tasks.values() for t in tasks]
     summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
                         description="calibrate " + " ".join(all_tasks))
@@ -209,10 +248,10 @@ def calibrate(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out
         for corner, temp in plan.points:
             nominal_task = next(t for t in tasks if t.analysis == "nominal" and (t.corner, t.temp_c) == (corner, temp))
             result = by_key[nominal_task.key]
-            static = next((by_key[t.key] for t in tasks if t.analysis == STATIC_ANALYSIS
-                           and (t.corner, t.temp_c) == (corner, temp)), None)
+            extra = {name: next((by_key[t.key] for t in tasks if t.analysis == name
+                                 and (t.corner, t.temp_c) == (corner, temp)), None) for name in SUPPLEMENTS}
             written.append(_write_point(spec, deck_technology(spec, technology), plan, corner, temp, result, mc, out_dir,
-                                        nominal_task.netlist_sha256, static))
+                                        nominal_task.netlist_sha256, extra))
     return written
 
 
@@ -257,7 +296,7 @@ def netlist_record(name_or_path: str) -> str:
         return str(path)
 
 
-def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256, static=None) -> Path:
+def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netlist_sha256, extra=None) -> Path:
     fit_x = np.asarray(spec.fit_grid, float)
     holdout_x = np.asarray(spec.holdout_grid, float)
     nominal_fit, nominal_holdout = _split(result, len(fit_x))
@@ -323,11 +362,13 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
     if separate_mc:
         provenance["mc_fit_points"] = len(mc_fit_x)
         provenance["mc_holdout_points"] = len(mc_holdout_x)
-    if static is not None:  # only then, so the artifacts of blocks without a static task keep their bytes
-        static_arrays, static_energy, provenance["static"] = _static_parts(spec, technology, plan, corner, temp,
-                                                                           static)
-        spice_arrays.update(static_arrays)
-        energy.update(static_energy)
+    for name, sup_result in (extra or {}).items():
+        if sup_result is None:  # only then, so the artifacts of blocks without this task keep their bytes
+            continue
+        sup_arrays, sup_energy, provenance[name] = SUPPLEMENTS[name].parts(spec, technology, plan, corner, temp,
+                                                                          sup_result)
+        spice_arrays.update(sup_arrays)
+        energy.update(sup_energy)
     files = {MODEL_FILE: npz_bytes(fit.arrays), SPICE_FILE: npz_bytes(spice_arrays), ENERGY_FILE: json_bytes(energy)}
     return ArtifactStore(out_dir).write(spec.name, OperatingPoint(corner, temp, technology.name), files, provenance)
 
@@ -335,51 +376,73 @@ def _write_point(spec, technology, plan, corner, temp, result, mc, out_dir, netl
 def calibrate_static(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
                      cache_dir: Path, workers: int = 1, scheduler: str | None = None,
                      progress: bool = True) -> list[Path]:
-    """``circuitsim calibrate BLOCK --static-only``: run only the static tasks of ``specs`` at the plan's
-    points (cached like the others) and add their results to the artifacts already under ``out_dir``.
+    """``circuitsim calibrate BLOCK --static-only``: :func:`calibrate_supplement` of the static tasks.
+    ``spice.npz`` gains the ``static_*`` arrays, ``energy.json`` the keys :data:`STATIC_ENERGY_KEYS`."""
+    return calibrate_supplement(STATIC_ANALYSIS, specs, technology, plan, out_dir=out_dir, cache_dir=cache_dir,
+                                workers=workers, scheduler=scheduler, progress=progress)
+
+
+def calibrate_transitions(specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
+                          cache_dir: Path, workers: int = 1, scheduler: str | None = None,
+                          progress: bool = True) -> list[Path]:
+    """``circuitsim calibrate BLOCK --transitions-only``: :func:`calibrate_supplement` of a converter's
+    transition-level tasks. ``spice.npz`` gains the ``transitions_*`` arrays; ``energy.json`` is unchanged."""
+    return calibrate_supplement(TRANSITIONS_ANALYSIS, specs, technology, plan, out_dir=out_dir,
+                                cache_dir=cache_dir, workers=workers, scheduler=scheduler, progress=progress)
+
+
+def calibrate_supplement(name: str, specs: list[BlockSpec], technology: Technology, plan: Plan, *, out_dir: Path,
+                         cache_dir: Path, workers: int = 1, scheduler: str | None = None,
+                         progress: bool = True) -> list[Path]:
+    """Run only the tasks of supplement ``name`` (:data:`SUPPLEMENTS`) of ``specs`` at the plan's points
+    (cached like the others) and add their results to the artifacts already under ``out_dir``.
 
     Every point's :class:`CalibrationData` is rebuilt from its artifact (:func:`calibration_data_from_artifact`)
     and fitted again; the new model, energy, latency and notes must equal the committed ones within float
     round-off (:mod:`circuitsim.calibration.refit`), else nothing is written (the block needs a full
-    calibration). The committed ``model.npz``, ``actions`` and notes are kept byte for byte. ``spice.npz`` gains the ``static_*`` arrays,
-    ``energy.json`` the keys :data:`STATIC_ENERGY_KEYS` (``actions`` untouched), the provenance a ``static``
-    record; earlier static results are replaced. The artifact must come from this checkout's netlist and
-    technology file."""
+    calibration). The committed ``model.npz``, ``actions`` and notes are kept byte for byte; the
+    supplement's arrays, energy keys and provenance record replace earlier ones. The artifact must come from
+    this checkout's netlist and technology file."""
+    sup = SUPPLEMENTS[name]
     store = ArtifactStore(out_dir)
-    missing = [spec.name for spec in specs if spec.static is None]
+    missing = [spec.name for spec in specs if not sup.declared(spec)]
     if missing:
-        raise CircuitsimError(f"{', '.join(missing)} declare(s) no static measurement (BlockSpec.static)")
+        raise CircuitsimError(f"{', '.join(missing)} declare(s) no {name} measurement (BlockSpec.{name}); "
+                              f"{sup.flag} applies to blocks that do")
     for spec in specs:
         netlist = load_netlist(spec.netlist)
         deck_sha256 = deck_technology(spec, technology).sha256
         for corner, temp in plan.points:
             point = OperatingPoint(corner, temp, technology.name)
             if not store.has(spec.name, point):
-                raise CircuitsimError(store.missing_message(spec.name, point) + "; --static-only adds to "
+                raise CircuitsimError(store.missing_message(spec.name, point) + f"; {sup.flag} adds to "
                                       f"existing artifacts: run circuitsim calibrate {spec.name} first")
             prov = store.open(spec.name, point).provenance
             if (prov.get("netlist_sha256"), prov.get("technology_sha256")) != (netlist.sha256, deck_sha256):
                 raise CircuitsimError(f"{spec.name} at {point.name}: the artifact was made from another "
-                                      f"{netlist.path.name} or technology file than this checkout's; its static "
+                                      f"{netlist.path.name} or technology file than this checkout's; its {name} "
                                       f"figures would not belong to it. Recalibrate: circuitsim calibrate {spec.name}")
-    all_tasks = {spec.name: plan_static_tasks(spec, technology, plan) for spec in specs}
+    all_tasks = {spec.name: sup.plan(spec, technology, plan) for spec in specs}
     flat = [t for tasks in all_tasks.values() for t in tasks]
     summary = run_tasks(flat, TaskCache(cache_dir), workers=workers, scheduler=scheduler, progress=progress,
-                        description="static " + " ".join(all_tasks))
+                        description=f"{name} " + " ".join(all_tasks))
     by_key = {t.key: r for t, r in zip(flat, summary.results)}
     staged = []  # every point re-fitted and checked before any artifact is rewritten
     for spec in specs:
         for task in all_tasks[spec.name]:
             point = OperatingPoint(task.corner, task.temp_c, technology.name)
-            staged.append((spec, point, _restaged_files(spec, technology, plan, point, store, by_key[task.key])))
+            staged.append((spec, point, _restaged_files(spec, technology, plan, point, store, by_key[task.key],
+                                                        sup)))
     return [store.write(spec.name, point, files, provenance) for spec, point, (files, provenance) in staged]
 
 
 def _restaged_files(spec: BlockSpec, technology: Technology, plan: Plan, point: OperatingPoint,
-                    store: ArtifactStore, static: dict) -> tuple[dict, dict]:
-    """The files and provenance of the artifact of ``spec`` at ``point`` with ``static`` added, after
-    checking that the re-fit from its own SPICE data gives its committed model, energy and notes back (within
-    float round-off, :mod:`circuitsim.calibration.refit`); the committed model.npz is kept byte for byte."""
+                    store: ArtifactStore, result: dict, sup: Supplement | None = None) -> tuple[dict, dict]:
+    """The files and provenance of the artifact of ``spec`` at ``point`` with the supplement's ``result``
+    added (default: static), after checking that the re-fit from its own SPICE data gives its committed
+    model, energy and notes back (within float round-off, :mod:`circuitsim.calibration.refit`); the committed
+    model.npz is kept byte for byte."""
+    sup = sup or SUPPLEMENTS[STATIC_ANALYSIS]
     artifact = store.open(spec.name, point)
     fit = spec.fit(calibration_data_from_artifact(spec, point, store))
     model = (artifact.path / MODEL_FILE).read_bytes()
@@ -392,16 +455,16 @@ def _restaged_files(spec: BlockSpec, technology: Technology, plan: Plan, point: 
             or not same_record(as_json(fit.notes), as_json(artifact.provenance.get("notes")))):
         raise CircuitsimError(f"{spec.name} at {point.name}: the fit no longer reproduces the committed model, "
                               "energy or notes from the committed SPICE data (within a relative 1e-12, volts 1 fV); "
-                              "the static figures cannot be added to it. Recalibrate: circuitsim calibrate "
+                              f"the {sup.name} figures cannot be added to it. Recalibrate: circuitsim calibrate "
                               f"{spec.name}")
-    arrays, energy, record = _static_parts(spec, technology, plan, point.corner, point.temp_c, static)
-    spice = {k: v for k, v in artifact.arrays(SPICE_FILE).items() if not k.startswith("static_")}
+    arrays, energy, record = sup.parts(spec, technology, plan, point.corner, point.temp_c, result)
+    spice = {k: v for k, v in artifact.arrays(SPICE_FILE).items() if not k.startswith(sup.prefix)}
     spice.update(arrays)
-    table = {k: v for k, v in table.items() if k not in STATIC_ENERGY_KEYS}
+    table = {k: v for k, v in table.items() if k not in sup.energy_keys}
     table.update(energy)
     provenance = {k: v for k, v in artifact.provenance.items() if k not in ("files", "content_sha256")}
-    provenance["static"] = record
-    # the full calibration that makes this artifact again (static figures included), from its own seed and
+    provenance[sup.name] = record
+    # the full calibration that makes this artifact again (supplements included), from its own seed and
     # Monte Carlo sample count; "command" and "date" stay those of the run that made the fit
     mc = provenance.get("mc_fit_samples", 0) // spec.mc_fit_factor if spec.monte_carlo else plan.mc_samples
     own = Plan(plan.points, plan.mc_point, int(mc), int(provenance.get("seed", plan.seed)))

@@ -322,7 +322,7 @@ def test_a_full_calibration_writes_the_same_static_figures_as_static_only(tmp_pa
     static = {**group("static_"), "ngspice_version": np.array(artifact.provenance["static"]["ngspice_version"])}
     mc = {"fit": group("mc_fit_"), "holdout": group("mc_holdout_")}
     path = _write_point(spec, tech, make_plan(tech), "tt", 27.0, result, mc, tmp_path,
-                        artifact.provenance["netlist_sha256"], static)
+                        artifact.provenance["netlist_sha256"], {"static": static})
     from circuitsim.calibration.refit import array_mismatch, same_record
 
     # the SPICE data are written as given (byte for byte); the fit is re-run, so its model, energy and notes

@@ -185,8 +185,8 @@ def calibrate(blocks, corners, temps, mc, seed, workers, scheduler, out, cache, 
     tech = load_technology(technology)
     plan = make_plan(tech, _names(corners), _floats(temps, "--temps"), mc, seed)
     if static_only and transitions_only:
-        raise click.UsageError("--static-only and --transitions-only each run one measurement alone; give one of them "
-                         "(a plain calibrate runs both)")
+        raise CircuitsimError("--static-only and --transitions-only each run one measurement alone; give one of "
+                              "them (a plain calibrate runs both)")
     if static_only:
         run = calibrate_static
     if transitions_only:

@@ -101,6 +101,11 @@ def _rows(tmp: Path) -> dict:
                              ["resolution_bits", "Q_bit=99"]),
         "simulate-uncalibrated-temp": (["simulate", "leca", "--temp", "50"], ["calibrated points", "tt_27C"]),
         "simulate-unknown-corner": (["simulate", "leca", "--corner", "xx"], ["valid corners", "tt"]),
+        # a block with no code edges, and two measurements that each run alone
+        "calibrate-transitions-of-a-buffer": (["calibrate", "psf", "--transitions-only", "--quiet"],
+                                              ["psf", "no transitions measurement"]),
+        "calibrate-two-only-flags": (["calibrate", "sar_adc_2b", "--static-only", "--transitions-only"],
+                                     ["--static-only", "--transitions-only"]),
         # the README's catalogue of errors
         "readme-unknown-technology": (["simulate", "leca", "--technology", "gaas"], ["gaas"]),
         "readme-unknown-block": (["validate", "nope", "--no-plots"], ["unknown block"]),

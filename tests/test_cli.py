@@ -15,7 +15,10 @@ def test_validate_json_contract(cli, tmp_path):
         for point, rec in data["blocks"][block].items():
             for key in ("max_error_lsb", "sigma_ratio", "energy_ratio", "pass"):
                 assert key in rec, (block, point, key)
+            # the converters are judged at their SPICE code edges too (issue 14 item 2)
+            assert ("transitions" in rec) == block.startswith("sar_adc_"), (block, point)
     assert (tmp_path / "sample_hold" / "validation.png").is_file()
+    assert (tmp_path / "sar_adc_8b" / "transitions.png").is_file()
 
 
 def test_validate_unknown_block(cli):

@@ -118,17 +118,18 @@ def transition_levels_v(codes_of, edges, v_lo_v: float, v_hi_v: float, tol_v: fl
 def edge_linearity(edges, levels_v, lsb_v: float) -> dict:
     """DNL and INL (LSB) from measured transition levels T_k (a subset of edges k is allowed).
 
-    DNL of code c = (T_{c+1} − T_c)/LSB − 1 wherever both edges were measured; INL at each edge, end-point
-    corrected: (T_k − line_k)/LSB' with the line through the lowest and highest measured edges and LSB' its
-    slope per code (so a gain error and an offset do not count as INL). Returns ``dnl_codes``, ``dnl_lsb``,
+    LSB' = (T_hi − T_lo)/(k_hi − k_lo), the end-point line's slope per code through the lowest and highest
+    measured edges (``lsb_v`` when only one edge is given), so an attenuation (gain) error and an offset count
+    as neither DNL nor INL. DNL of code c = (T_{c+1} − T_c)/LSB' − 1 wherever both edges were measured;
+    INL_k = (T_k − (T_lo + LSB'·(k − k_lo)))/LSB'. Returns ``lsb_V`` (LSB'), ``dnl_codes``, ``dnl_lsb``,
     ``inl_edges``, ``inl_lsb``."""
     k = np.asarray(edges, np.int64).ravel()
     t = np.asarray(levels_v, float).ravel()
     order = np.argsort(k)
     k, t = k[order], t[order]
     adjacent = np.flatnonzero(np.diff(k) == 1)
-    dnl = (t[adjacent + 1] - t[adjacent]) / lsb_v - 1.0
-    slope = (t[-1] - t[0]) / (k[-1] - k[0]) if k[-1] > k[0] else lsb_v
+    slope = (t[-1] - t[0]) / (k[-1] - k[0]) if k[-1] > k[0] else float(lsb_v)
+    dnl = (t[adjacent + 1] - t[adjacent]) / slope - 1.0
     inl = (t - (t[0] + slope * (k - k[0]))) / slope
-    return {"dnl_codes": k[adjacent].tolist(), "dnl_lsb": dnl.tolist(), "inl_edges": k.tolist(),
-            "inl_lsb": inl.tolist()}
+    return {"lsb_V": float(slope), "dnl_codes": k[adjacent].tolist(), "dnl_lsb": dnl.tolist(),
+            "inl_edges": k.tolist(), "inl_lsb": inl.tolist()}

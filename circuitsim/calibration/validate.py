@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from circuitsim.calibration import metrics
+from circuitsim.calibration import adc_metrics, metrics
 from circuitsim.calibration.contract import BlockSpec
 from circuitsim.errors import ArtifactError
 from circuitsim.store import MODEL_FILE, SPICE_FILE, ArtifactStore, OperatingPoint, stale_reason
@@ -82,7 +82,43 @@ def validate_artifact(spec: BlockSpec, directory: Path) -> dict:
         if mc_x is not None:
             record["curves"]["sigma_x"] = mc_x.tolist()
     record["pass"] = metrics.passes(record["max_error_lsb"], record["sigma_ratio"], record["energy_error"])
+    if spec.transitions is not None:
+        record["transitions"] = transition_record(spec, model_arrays, spice, f"{spec.name} at {point.name}")
+        record["pass"] = record["pass"] and record["transitions"]["max_error_lsb"] <= metrics.ERROR_BAR_LSB
     return record
+
+
+def transition_record(spec: BlockSpec, model_arrays: dict, spice: dict, where: str) -> dict:
+    """A converter's code transition levels, model vs SPICE (the quantity a code's neighbour sees: where the
+    code changes, not what it is at a bin centre).
+
+    SPICE's T_k (``transitions_level_V``) is the midpoint of a bracket [below, above] whose two ends give
+    codes k − 1 and k; the model's T_k comes from ``spec.transition_model`` (bisection of the calibrated
+    converter). Error per edge = |T_model − T_SPICE| / LSB, judged against the ½-LSB bar; ``bracket_lsb``
+    is the SPICE brackets' largest half width (the measurement's own uncertainty). DNL/INL of both converters from
+    the same edges (:func:`adc_metrics.edge_linearity`)."""
+    if "transitions_level_V" not in spice:
+        raise ArtifactError(f"{where}: the artifact has no SPICE transition levels; add them with: "
+                            f"circuitsim calibrate {spec.name} --transitions-only")
+    rows = np.column_stack([spice["transitions_edge"], spice["transitions_n_bits"]]).astype(float)
+    spice_v = np.asarray(spice["transitions_level_V"], float)
+    model_v = np.asarray(spec.transition_model(model_arrays, rows), float)
+    err = np.abs(model_v - spice_v) / spec.lsb_v
+    worst = int(np.argmax(err))
+    edges = rows[:, 0].astype(int)
+    half_width = (np.asarray(spice["transitions_above_V"]) - np.asarray(spice["transitions_below_V"])) / 2 / spec.lsb_v
+    return {
+        "edges": edges.tolist(),
+        "spice_level_V": spice_v.tolist(),
+        "model_level_V": model_v.tolist(),
+        "error_lsb": (np.sign(model_v - spice_v) * err).tolist(),
+        "max_error_lsb": float(err[worst]),
+        "worst_edge": int(edges[worst]),
+        "bracket_half_width_lsb": half_width.tolist(),
+        "bracket_lsb": float(np.max(half_width)),
+        "spice_linearity": adc_metrics.edge_linearity(edges, spice_v, spec.lsb_v),
+        "model_linearity": adc_metrics.edge_linearity(edges, model_v, spec.lsb_v),
+    }
 
 
 def _missing_plan_points(found: dict, technology: str) -> list[str]:

@@ -44,6 +44,8 @@ def summary_rows(results: dict) -> list[dict]:
                 "energy_ratio": rec["energy_ratio"],
                 "energy_error": rec["energy_error"],
                 "energy_per_op_fJ": rec["energy_per_op_J"] * 1e15,
+                # a converter's code transition levels vs SPICE's (None: the block has no code edges)
+                "transition_error_lsb": rec["transitions"]["max_error_lsb"] if "transitions" in rec else None,
                 "pass": rec["pass"],
             })
     return rows
@@ -53,10 +55,12 @@ def format_table(results: dict) -> str:
     """Terminal table, one row per block and operating point (rich: columns never run together)."""
     from circuitsim.reports.text_table import render_table
 
-    columns = ["block", "point", "max err\n[LSB]>", "max err\n[mV]>", "worst at\n(input)>", "σ ratio>",
+    columns = ["block", "point", "max err\n[LSB]>", "max err\n[mV]>", "worst at\n(input)>",
+               "edge err\n[LSB]>", "σ ratio>",
                "F-test\nfails>", "E err\n[% range]>", "E/op\n[fJ]>", "pass"]
     rows = [[r["block"], r["point"], f"{r['max_error_lsb']:.3f}", f"{r['max_error_mV']:.3f}",
-             _input_text(r["worst_input_V"]), _fmt(r["sigma_ratio"], ".3f"), _fmt(r["f_test_failures"], "d"),
+             _input_text(r["worst_input_V"]), _fmt(r["transition_error_lsb"], ".3f"), _fmt(r["sigma_ratio"], ".3f"),
+             _fmt(r["f_test_failures"], "d"),
              f"{100 * r['energy_error']:.2f}", f"{r['energy_per_op_fJ']:.2f}", "yes" if r["pass"] else "NO"]
             for r in summary_rows(results)]
     return render_table(columns, rows)
@@ -420,16 +424,54 @@ def _heatmap_figure(block: str, points: dict, spec, levels):
     return fig
 
 
+def transitions_figure(block: str, points: dict):
+    """A converter's code transition levels over every operating point: model − SPICE per edge (LSB) with the
+    SPICE bracket as an error bar and the ±0.5 LSB bar, and the SPICE converter's DNL / INL from the same
+    edges (end-point line), one colour per corner/temperature."""
+    plt = _pyplot()
+    fig, (ax_err, ax_lin) = plt.subplots(1, 2, figsize=(12.5, 4.4), layout="constrained")
+    colours = plt.get_cmap("tab10").colors
+    ax_err.axhspan(-0.5, 0.5, color="0.92", zorder=0)
+    for i, (point, rec) in enumerate(points.items()):
+        t = rec["transitions"]
+        colour = colours[i % len(colours)]
+        shift = (i - 0.5 * (len(points) - 1)) * 0.06   # side by side at each edge
+        xs = np.arange(len(t["edges"])) + shift
+        ax_err.errorbar(xs, t["error_lsb"], yerr=t["bracket_half_width_lsb"], fmt="o", ms=3.5, color=colour,
+                        capsize=2, lw=0.8, label=point_label(point))
+        lin = t["spice_linearity"]
+        pos = {k: j for j, k in enumerate(t["edges"])}
+        ax_lin.plot([pos[k] + shift for k in lin["inl_edges"]], lin["inl_lsb"], "o", ms=3.5, mfc="none",
+                    color=colour)
+        ax_lin.plot([pos[k] + 0.5 + shift for k in lin["dnl_codes"]], lin["dnl_lsb"], "s", ms=3.5, color=colour)
+    labels = [str(k) for k in next(iter(points.values()))["transitions"]["edges"]]
+    for ax in (ax_err, ax_lin):
+        ax.set_xticks(range(len(labels)), labels, fontsize=7 if len(labels) > 9 else 9)
+        ax.axhline(0.0, color="0.5", lw=0.6)
+        ax.grid(alpha=0.3)
+    ax_err.set(xlabel="edge k (code k−1 → k)", ylabel="T_model − T_SPICE [LSB]")
+    ax_err.set_title(f"{block}: code transition levels (grey: ±0.5 LSB bar; bars: SPICE bracket)", fontsize=9)
+    ax_lin.set(xlabel="edge k: INL (circles); between edges c and c+1: DNL of code c (squares)",
+               ylabel="SPICE [LSB]")
+    ax_lin.set_title("SPICE converter: INL at the edges, DNL where adjacent edges were measured", fontsize=9)
+    fig.legend(loc="outside right upper", fontsize=8, title="corner, temperature", title_fontsize=8)
+    return fig
+
+
 def write_plots(results: dict, out_dir: Path, specs: dict) -> list[Path]:
-    """Per block, ``<out_dir>/<block>/validation.png``: see :func:`validation_figure`."""
+    """Per block, ``<out_dir>/<block>/validation.png`` (:func:`validation_figure`) and, for a converter
+    with measured code edges, ``transitions.png`` (:func:`transitions_figure`)."""
     plt = _pyplot()
     written = []
     for block, points in results.items():
         folder = Path(out_dir) / block
         folder.mkdir(parents=True, exist_ok=True)
-        fig = validation_figure(block, points, specs[block])
-        path = folder / "validation.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        figures = [("validation.png", validation_figure(block, points, specs[block]))]
+        if all("transitions" in rec for rec in points.values()):
+            figures.append(("transitions.png", transitions_figure(block, points)))
+        for name, fig in figures:
+            path = folder / name
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
     return written

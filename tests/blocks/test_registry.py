@@ -101,6 +101,11 @@ def test_accuracy_bar_on_held_out_points(name):
     allowed = F_TEST_ALLOWED_FAILURES.get(name, set())
     for point, rec in results.items():
         assert rec["max_error_lsb"] <= metrics.ERROR_BAR_LSB, (point, rec["max_error_lsb"], rec["worst_input"])
+        # a converter is judged at its SPICE code edges too (where a code changes, not only at bin centres)
+        assert ("transitions" in rec) == (get_spec(name).transitions is not None), point
+        if "transitions" in rec:
+            edges = rec["transitions"]
+            assert edges["max_error_lsb"] <= metrics.ERROR_BAR_LSB, (point, edges["worst_edge"], edges["max_error_lsb"])
         assert abs(rec["energy_ratio"] - 1) <= metrics.ENERGY_TOLERANCE, (point, rec["energy_ratio"])
         if rec["sigma_ratio"] is not None:
             assert metrics.SIGMA_RATIO_BAND[0] <= rec["sigma_ratio"] <= metrics.SIGMA_RATIO_BAND[1], point

@@ -183,3 +183,29 @@ def test_few_level_2d_grid_draws_one_line_style_per_level():
         assert fig.axes[0].get_xlabel() == "v_bias [V]"
     finally:
         plt.close(fig)
+
+
+def test_transition_figure_plots_each_points_edge_errors_with_the_spice_bracket(tmp_path):
+    """sar_adc_4b: one error-bar series per point whose y are the record's model − SPICE edge errors (LSB)
+    and whose bars are the SPICE brackets; written as transitions.png beside validation.png (a block without
+    code edges gets only validation.png)."""
+    from circuitsim.reports.validation import transitions_figure, write_plots
+
+    spec = get_spec("sar_adc_4b")
+    results = validate_block(spec, ArtifactStore(), "sky130")
+    fig = transitions_figure("sar_adc_4b", results)
+    ax_err = fig.axes[0]
+    series = [c for c in ax_err.containers]
+    assert len(series) == len(results)
+    for container, rec in zip(series, results.values()):
+        line, _, (bars,) = container
+        np.testing.assert_allclose(np.asarray(line.get_ydata(), float), rec["transitions"]["error_lsb"])
+        spans = np.array([np.ptp(seg[:, 1]) for seg in bars.get_segments()])
+        np.testing.assert_allclose(spans, 2 * np.asarray(rec["transitions"]["bracket_half_width_lsb"]), rtol=1e-9)
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == sorted(point_label(p) for p in results)
+    plt.close(fig)
+    written = write_plots({"sar_adc_4b": results}, tmp_path, {"sar_adc_4b": spec})
+    assert sorted(p.name for p in written) == ["transitions.png", "validation.png"]
+    psf_spec = get_spec("psf")
+    only = write_plots({"psf": validate_block(psf_spec, ArtifactStore(), "sky130")}, tmp_path, {"psf": psf_spec})
+    assert [p.name for p in only] == ["validation.png"]

@@ -12,12 +12,14 @@ block ``sar_adc_<N>b`` (``circuitsim calibrate sar``), whose SPICE driver, fit a
 Architecture modelled: top-plate sampling on a binary-weighted CDAC of MIM unit capacitors per side,
 switched by the merged-capacitor (V_cm-based) scheme. Per side an A-bit array (A = ``array_bits``: 8 for
 the calibrated converter, default N) holds caps of 2^(A−2), …, 2, 1 units plus one dummy unit (2^(A−1)
-units); an N-bit conversion switches the first N−1.
+units); an N-bit conversion switches the first min(N, A−1).
 During sampling the top plates track v_inp, v_inn and every bottom plate sits at V_cm = V_ref/2. The
 first comparison needs no switching (the MSB is the sign of the input); after decision k (k = 1 … N−1)
 cap k switches on both sides: bit 1 -> p-side bottom to ground, n-side bottom to V_ref; bit 0 -> the
-reverse. The common mode of the comparator input stays at V_cm. N comparisons, N−1 switching steps;
-latency N+1 clock cycles (sample + N decisions).
+reverse. The common mode of the comparator input stays at V_cm. N comparisons; latency N+1 clock cycles
+(sample + N decisions). The decision latches drive the switches directly, so decision N also switches its
+cap when the array has one (N < A: netlists/sar_adc.cir at 2…7 bit switches cap N after the last decision,
+which costs energy and does not change the code): min(N, A−1) switching steps, N−1 for an array of N bits.
 
 Transfer with mismatch (SI units, V; r = C_i / C_total of each side, C_total including the top-plate
 parasitic):
@@ -247,7 +249,7 @@ def _sar_kernel(v_d, caps_p, caps_n, c_par, v_ref, n_bits, v_os, noise_v, z_samp
         for k in range(n_bits):
             bit = 1 if (xp - xn + v_os + noise_v * z_cmp[m, k]) > 0.0 else 0
             code = 2 * code + bit
-            if k == n_bits - 1:
+            if k >= nc - 1:  # no cap of this decision (the last one of a full array): nothing switches
                 break
             new_p = 0.0 if bit == 1 else v_ref
             new_n = v_ref - new_p
@@ -347,7 +349,7 @@ def convert_reference(v_d_v, params: SarAdcParams, instance: SarInstance | None 
     for k in range(n):
         bit = (xp - xn + inst.offsets_v[0] + params.noise_v * z_cmp[:, k]) > 0
         code = 2 * code + bit
-        if k == n - 1:
+        if k >= cp.size - 1:
             break
         new_p = np.where(bit, 0.0, v_ref)
         new_n = v_ref - new_p

@@ -12,12 +12,14 @@ block ``sar_adc_<N>b`` (``circuitsim calibrate sar``), whose SPICE driver, fit a
 Architecture modelled: top-plate sampling on a binary-weighted CDAC of MIM unit capacitors per side,
 switched by the merged-capacitor (V_cm-based) scheme. Per side an A-bit array (A = ``array_bits``: 8 for
 the calibrated converter, default N) holds caps of 2^(A−2), …, 2, 1 units plus one dummy unit (2^(A−1)
-units); an N-bit conversion switches the first N−1.
+units); an N-bit conversion switches the first min(N, A−1).
 During sampling the top plates track v_inp, v_inn and every bottom plate sits at V_cm = V_ref/2. The
 first comparison needs no switching (the MSB is the sign of the input); after decision k (k = 1 … N−1)
 cap k switches on both sides: bit 1 -> p-side bottom to ground, n-side bottom to V_ref; bit 0 -> the
-reverse. The common mode of the comparator input stays at V_cm. N comparisons, N−1 switching steps;
-latency N+1 clock cycles (sample + N decisions).
+reverse. The common mode of the comparator input stays at V_cm. N comparisons; latency N+1 clock cycles
+(sample + N decisions). The decision latches drive the switches directly, so decision N also switches its
+cap when the array has one (N < A: netlists/sar_adc.cir at 2…7 bit switches cap N after the last decision,
+which costs energy and does not change the code): min(N, A−1) switching steps, N−1 for an array of N bits.
 
 Transfer with mismatch (SI units, V; r = C_i / C_total of each side, C_total including the top-plate
 parasitic):
@@ -38,11 +40,20 @@ Energy per conversion (J), code dependent: the charge each reference source deli
 plate switches, E = Σ_sources V_src·ΔQ_src, computed exactly for ideal switches on the floating top plate
 (switched cap i: ΔQ = C_i·(V_new − V_cm − Δv_x); every other cap j at its source V_j: ΔQ = −C_j·Δv_x),
 plus the V_cm source's charge that returns the bottom plates to V_cm for the next sample (same input: the
-steady state of repeated conversions of one input), plus N·E_comparator + (N+1)·E_logic per cycle +
-E_sample. In the calibrated converter E_logic is the SAR logic's measured energy per cycle (sequencer,
-latches, switch and sampling drivers, clock buffer) and E_sample the CDAC energy the ideal-switch physics
-misses (switch junction charge, make-before-break overlap), a constant fitted per resolution. The input
-driver's charge of the CDAC belongs to the buffer in front (the FVF), not to the ADC.
+steady state of repeated conversions of one input), plus the switches' own charges (SPICE-measured,
+:mod:`circuitsim.blocks.sar_adc_cdac`; zero = ideal switches):
+
+    E_CDAC = E_ideal + Σ_{k switched} [V_cm·q_crowbar[b_k][k] + V_ref·q_bottom[b_k][k]]
+             + Σ_{k switched, sides} (V_b,k − V_cm)·(q_release,t[k] − race_t·C_k·(x_0 − x_end)),
+             t = ref (V_b = V_ref) or gnd (V_b = 0)
+
+(make-before-break crowbar and V_ref-side bottom-plate parasitic of each step; in the sampling cycle the
+still-closed V_ref / ground switch passes its release charge and the fraction race_t of the top plate's move
+back to the input), plus N·E_comparator + (N+1)·E_logic per cycle + E_sample. In the calibrated converter
+E_logic is the SAR logic's measured energy per cycle (sequencer, latches, switch and sampling drivers, clock
+buffer); E_sample is 0 with switch charges, else (legacy artifacts) the CDAC energy the ideal-switch physics
+misses as a constant fitted per resolution. The input driver's charge of the CDAC belongs to the buffer in
+front (the FVF), not to the ADC.
 
 Why one module of ~490 lines: the derivation above (45 lines) is the contract of both kernels (SAR and
 ternary), the NumPy oracle and the calibrated-parameter loader, which must change together; the SPICE
@@ -94,6 +105,18 @@ class SarAdcParams:
     ``netlists/sar_adc.cir``: 8), ``None`` = an array scaled to ``n_bits``; ``input_error_lut``:
     ``(v_d grid, error)`` (V) of the sampled input's nonlinearity, e(v_d) added to v_d before the
     conversion (linear interpolation, end values held; empty = none).
+
+    Switch charges of the CDAC (C; empty = ideal switches), measured per switched cap k (index 0 = the first)
+    in SPICE (:mod:`circuitsim.blocks.sar_adc_cdac`): ``q_crowbar_c[bit][k]`` the make-before-break charge of
+    decision k (V_ref → V_cm plus V_cm → ground through cap k's V_cm TGs while the new switch already
+    conducts), ``q_bottom_c[bit][k]`` the V_ref-side bottom-plate parasitic charge of that step;
+    ``q_release_ref_c[k]`` / ``q_release_gnd_c[k]`` the charge a V_ref / ground switch passes as it opens in the
+    sampling cycle, and ``race_ref`` / ``race_gnd`` the fraction of the sampling cycle's top-plate move the
+    still-closed V_ref / ground switch carries (the sampling switch closes before the bottom-plate switches
+    open: 0 = the ideal order, bottom plates on V_cm first; 1 = ideal switches in the netlist's order).
+    ``last_cap_switches``: decision N switches its cap when the array has one (the netlist's latches drive the
+    switches directly); False = N−1 switching steps, the rule the legacy calibrations (a fitted CDAC constant
+    ``e_sample_J``, no switch charges) were fitted with.
     """
 
     n_bits: float = 8
@@ -111,6 +134,13 @@ class SarAdcParams:
     f_clk_hz: float = 400e6
     array_bits: int | None = None
     input_error_lut: tuple = ()
+    q_crowbar_c: tuple = ()
+    q_bottom_c: tuple = ()
+    q_release_ref_c: tuple = ()
+    q_release_gnd_c: tuple = ()
+    race_ref: float = 0.0
+    race_gnd: float = 0.0
+    last_cap_switches: bool = True
 
     def __post_init__(self):
         check_resolution(self.n_bits)
@@ -122,9 +152,17 @@ class SarAdcParams:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         for name in ("sigma_unit", "c_parasitic_f", "offset_sigma_v", "noise_v", "e_comparator_J", "e_logic_J",
-                     "e_sample_J"):
+                     "e_sample_J", "race_ref", "race_gnd"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.ternary:
+            caps = self.cdac_bits - 1
+            for name, shape in (("q_crowbar_c", (2, caps)), ("q_bottom_c", (2, caps)), ("q_release_ref_c", (caps,)),
+                                ("q_release_gnd_c", (caps,))):
+                value = np.asarray(getattr(self, name), float)
+                if value.size and value.shape != shape:
+                    raise ValueError(f"{name} must have shape {shape} (one value per switched cap"
+                                     f"{' and bit' if len(shape) == 2 else ''}), got {value.shape}")
 
     @property
     def ternary(self) -> bool:
@@ -178,6 +216,26 @@ class SarAdcParams:
         """N + 1 clock cycles (sample + N decisions; 2 cycles in the ternary mode)."""
         return (self.decisions + 1) / self.f_clk_hz
 
+    @property
+    def switching_steps(self) -> int:
+        """Caps switched per conversion: min(N, A − 1) (decision N switches its cap when there is one), or N − 1
+        with ``last_cap_switches`` False."""
+        if self.ternary:
+            return 0
+        n = int(self.n_bits)
+        return min(n, self.cdac_bits - 1) if self.last_cap_switches else n - 1
+
+    def switch_charges(self) -> tuple:
+        """(q_crowbar (2, A−1), q_bottom (2, A−1), q_release_ref (A−1), q_release_gnd (A−1)) in C as float
+        arrays, zeros where not given (ideal switches)."""
+        caps = max(self.cdac_bits - 1, 0) if not self.ternary else 0
+        out = []
+        for name, shape in (("q_crowbar_c", (2, caps)), ("q_bottom_c", (2, caps)), ("q_release_ref_c", (caps,)),
+                            ("q_release_gnd_c", (caps,))):
+            value = np.asarray(getattr(self, name), float)
+            out.append(np.ascontiguousarray(value if value.size else np.zeros(shape)))
+        return tuple(out)
+
     def ideal(self) -> "SarAdcParams":
         """The same converter without mismatch and noise."""
         return replace(self, sigma_unit=0.0, offset_sigma_v=0.0, noise_v=0.0, ktc_noise=False)
@@ -223,7 +281,8 @@ def draw_instance(params: SarAdcParams, rng: np.random.Generator | None = None) 
 
 # -- kernel and reference ---------------------------------------------------------------------------
 @njit(fastmath=config.FASTMATH, cache=True)
-def _sar_kernel(v_d, caps_p, caps_n, c_par, v_ref, n_bits, v_os, noise_v, z_sample_v, z_cmp, codes, e_cdac):
+def _sar_kernel(v_d, caps_p, caps_n, c_par, v_ref, n_bits, n_switch, v_os, noise_v, z_sample_v, z_cmp, q_cb, q_bp,
+                q_rel_ref, q_rel_gnd, race_ref, race_gnd, codes, e_cdac):
     v_cm = 0.5 * v_ref
     nc = caps_p.size
     ctp = c_par
@@ -247,7 +306,7 @@ def _sar_kernel(v_d, caps_p, caps_n, c_par, v_ref, n_bits, v_os, noise_v, z_samp
         for k in range(n_bits):
             bit = 1 if (xp - xn + v_os + noise_v * z_cmp[m, k]) > 0.0 else 0
             code = 2 * code + bit
-            if k == n_bits - 1:
+            if k >= n_switch:  # no cap of this decision switches (the last one of a full array)
                 break
             new_p = 0.0 if bit == 1 else v_ref
             new_n = v_ref - new_p
@@ -266,10 +325,23 @@ def _sar_kernel(v_d, caps_p, caps_n, c_par, v_ref, n_bits, v_os, noise_v, z_samp
             energy += new_n * caps_n[k] * (new_n - v_cm - dxn)
             vb_n[k] = new_n
             xn += dxn
+            # the switches' own charge: make-before-break crowbar, V_ref-side bottom-plate parasitic
+            energy += v_cm * q_cb[bit, k] + v_ref * q_bp[bit, k]
         # reset: bottom plates back to V_cm from the V_cm source while the top plates track the input again
         for j in range(nc):
             energy += v_cm * caps_p[j] * ((v_cm - xp0) - (vb_p[j] - xp))
             energy += v_cm * caps_n[j] * ((v_cm - xn0) - (vb_n[j] - xn))
+        # the sampling switch closes before the bottom-plate switches open: a switched cap's V_ref / ground switch
+        # passes its release charge and the fraction race_* of the top plate's move, at (V_b - V_cm) against V_cm
+        for j in range(nc - 1):
+            for side in range(2):
+                vb = vb_p[j] if side == 0 else vb_n[j]
+                move = (xp0 - xp) if side == 0 else (xn0 - xn)
+                c = caps_p[j] if side == 0 else caps_n[j]
+                if vb > v_cm:
+                    energy += (vb - v_cm) * (q_rel_ref[j] - race_ref * c * move)
+                elif vb < v_cm:
+                    energy += (vb - v_cm) * (q_rel_gnd[j] - race_gnd * c * move)
         codes[m] = code
         e_cdac[m] = energy
 
@@ -316,8 +388,10 @@ def convert(v_d_v, params: SarAdcParams, instance: SarInstance | None = None,
         energy = np.full(v.size, _fixed_energy_J(params))
     else:
         e_cdac = np.empty(v.size)
+        q_cb, q_bp, q_rel_ref, q_rel_gnd = params.switch_charges()
         _sar_kernel(v + 0.0, inst.caps_p_f, inst.caps_n_f, params.c_parasitic_f, params.v_ref_v, int(params.n_bits),
-                    inst.offsets_v[0], params.noise_v, z_s, z_cmp, codes, e_cdac)
+                    params.switching_steps, inst.offsets_v[0], params.noise_v, z_s, z_cmp, q_cb, q_bp, q_rel_ref, q_rel_gnd,
+                    float(params.race_ref), float(params.race_gnd), codes, e_cdac)
         energy = e_cdac + _fixed_energy_J(params)
     return codes.reshape(shape), energy.reshape(shape)
 
@@ -344,11 +418,13 @@ def convert_reference(v_d_v, params: SarAdcParams, instance: SarInstance | None 
     vb_n = np.full((v.size, cn.size), v_cm)
     code = np.zeros(v.size, np.int64)
     energy = np.zeros(v.size)
+    q_cb, q_bp, q_rel_ref, q_rel_gnd = params.switch_charges()
     for k in range(n):
         bit = (xp - xn + inst.offsets_v[0] + params.noise_v * z_cmp[:, k]) > 0
         code = 2 * code + bit
-        if k == n - 1:
+        if k >= params.switching_steps:
             break
+        energy += v_cm * q_cb[bit.astype(int), k] + v_ref * q_bp[bit.astype(int), k]
         new_p = np.where(bit, 0.0, v_ref)
         new_n = v_ref - new_p
         for side, caps, vb, ct, new in (("p", cp, vb_p, ctp, new_p), ("n", cn, vb_n, ctn, new_n)):
@@ -362,6 +438,10 @@ def convert_reference(v_d_v, params: SarAdcParams, instance: SarInstance | None 
                 xn = xn + dx
     energy += v_cm * (((v_cm - xp0)[:, None] - (vb_p - xp[:, None])) @ cp
                       + ((v_cm - xn0)[:, None] - (vb_n - xn[:, None])) @ cn)
+    for vb, move, caps in ((vb_p[:, :-1], xp0 - xp, cp[:-1]), (vb_n[:, :-1], xn0 - xn, cn[:-1])):
+        q_ref = q_rel_ref - params.race_ref * caps * move[:, None]
+        q_gnd = q_rel_gnd - params.race_gnd * caps * move[:, None]
+        energy += np.sum((vb - v_cm) * np.where(vb > v_cm, q_ref, np.where(vb < v_cm, q_gnd, 0.0)), axis=1)
     return code.reshape(shape), (energy + _fixed_energy_J(params)).reshape(shape)
 
 
@@ -432,7 +512,15 @@ def params_from_arrays(arrays, n_bits=None) -> SarAdcParams:
     """The calibrated converter of one artifact (``model.npz``): nominal transfer and energy, and the
     mismatch figures where the artifact has them (8-bit Monte Carlo point)."""
     n = int(arrays["n_bits"]) if n_bits is None else n_bits
-    return SarAdcParams(
+    charges = {}
+    if "q_crowbar_C" in arrays:  # CDAC switch charges measured in SPICE (circuitsim.blocks.sar_adc_cdac)
+        charges = {"q_crowbar_c": tuple(map(tuple, np.asarray(arrays["q_crowbar_C"], float))),
+                   "q_bottom_c": tuple(map(tuple, np.asarray(arrays["q_bottom_C"], float))),
+                   "q_release_ref_c": tuple(map(float, arrays["q_release_ref_C"])),
+                   "q_release_gnd_c": tuple(map(float, arrays["q_release_gnd_C"])),
+                   "race_ref": float(arrays["race_ref"]), "race_gnd": float(arrays["race_gnd"])}
+    # legacy artifacts (no switch charges) were fitted with N − 1 switching steps and a CDAC constant
+    return SarAdcParams(**charges, last_cap_switches=bool(charges),
         n_bits=n, v_ref_v=V_REF_V, c_unit_f=C_UNIT_MIM_1UM_F, array_bits=ARRAY_BITS,
         c_parasitic_f=float(arrays["c_parasitic_F"]), e_comparator_J=float(arrays["e_comparator_J"]),
         e_logic_J=float(arrays["e_logic_per_cycle_J"]), e_sample_J=float(arrays["e_cdac_extra_J"]),

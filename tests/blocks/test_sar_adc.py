@@ -171,3 +171,40 @@ def test_truncated_array_codes_are_the_leading_decisions_of_the_full_conversion(
         np.testing.assert_array_equal(cn, c8 >> (8 - n))
     with pytest.raises(ValueError, match="array_bits must be an integer in 5..8"):
         sar.SarAdcParams(n_bits=5, array_bits=4)
+
+
+def test_vcm_switching_energy_of_the_ideal_8bit_array_is_the_closed_form():
+    """V_cm-based (merged-capacitor) switching of the ideal 8-bit array, no parasitic, averaged over all 256
+    codes: E = 2·Σ_{i=1}^{N−1} 2^(N−3−2i)·(2^i − 1)·C_u·V_ref² = 42.17 C_u·V_ref² (Zhu et al., JSSC 2010),
+    the 361 fJ of issue #14 with the 2.645 fF unit."""
+    params = sar.SarAdcParams(n_bits=8, array_bits=8)
+    x = (np.arange(256) + 0.5) / 256 * 3.6 - 1.8
+    _, e = sar.convert(x, params)
+    theory = 2 * sum(2.0 ** (8 - 3 - 2 * i) * (2 ** i - 1) for i in range(1, 8))
+    assert theory == pytest.approx(42.168, abs=1e-3)
+    assert e.mean() == pytest.approx(theory * params.c_unit_f * params.v_ref_v ** 2, rel=1e-12)
+
+
+def test_last_decision_switches_its_cap_when_the_array_has_one():
+    """netlists/sar_adc.cir: the latches drive the switches directly, so an N-bit conversion of the 8-bit array
+    switches caps 1..N (decision N's cap too, after the code is known); at N = 2 that is cap 1 (64 units) and
+    cap 2 (32 units). Hand-computed with ideal switches, no parasitic: same code, energy of two steps."""
+    cu, v_ref, v_cm = 2e-15, 1.8, 0.9
+    params = sar.SarAdcParams(n_bits=2, array_bits=8, c_unit_f=cu, v_ref_v=v_ref)
+    codes, e = sar.convert(np.array([1.0]), params)  # bits 1, 1: p side to ground, n side to V_ref
+    assert codes[0] == 3
+    caps = sar.nominal_units(8) * cu
+    ct = caps.sum()
+    # step 1: cap 0 (64 u) p -> 0, n -> V_ref; step 2: cap 1 (32 u), same directions (bit 2 = 1)
+    energy, vb_p, vb_n = 0.0, np.full(8, v_cm), np.full(8, v_cm)
+    for k in (0, 1):
+        for vb, new in ((vb_p, 0.0), (vb_n, v_ref)):
+            dx = caps[k] * (new - v_cm) / ct
+            energy += -dx * (vb @ caps - vb[k] * caps[k]) + new * caps[k] * (new - v_cm - dx)
+            vb[k] = new
+    x_p = v_cm + 0.5 + (caps @ (vb_p - v_cm)) / ct
+    x_n = v_cm - 0.5 + (caps @ (vb_n - v_cm)) / ct
+    energy += v_cm * (caps @ ((v_cm - (v_cm + 0.5)) - (vb_p - x_p)) + caps @ ((v_cm - (v_cm - 0.5)) - (vb_n - x_n)))
+    assert e[0] == pytest.approx(energy, rel=1e-12)
+    one_step = sar.convert(np.array([1.0]), sar.SarAdcParams(n_bits=2, array_bits=2, c_unit_f=cu))[1][0]
+    assert e[0] > one_step

@@ -156,9 +156,7 @@ class SarAdcParams:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not self.ternary:
-            caps = self.cdac_bits - 1
-            for name, shape in (("q_crowbar_c", (2, caps)), ("q_bottom_c", (2, caps)), ("q_release_ref_c", (caps,)),
-                                ("q_release_gnd_c", (caps,))):
+            for name, shape in self._charge_shapes():
                 value = np.asarray(getattr(self, name), float)
                 if value.size and value.shape != shape:
                     raise ValueError(f"{name} must have shape {shape} (one value per switched cap"
@@ -225,13 +223,18 @@ class SarAdcParams:
         n = int(self.n_bits)
         return min(n, self.cdac_bits - 1) if self.last_cap_switches else n - 1
 
+    def _charge_shapes(self) -> tuple:
+        """(field, shape) of each CDAC switch charge: per bit and switched cap, or per switched cap (A − 1 caps;
+        none in the ternary mode)."""
+        caps = 0 if self.ternary else max(self.cdac_bits - 1, 0)
+        return (("q_crowbar_c", (2, caps)), ("q_bottom_c", (2, caps)), ("q_release_ref_c", (caps,)),
+                ("q_release_gnd_c", (caps,)))
+
     def switch_charges(self) -> tuple:
         """(q_crowbar (2, A−1), q_bottom (2, A−1), q_release_ref (A−1), q_release_gnd (A−1)) in C as float
         arrays, zeros where not given (ideal switches)."""
-        caps = max(self.cdac_bits - 1, 0) if not self.ternary else 0
         out = []
-        for name, shape in (("q_crowbar_c", (2, caps)), ("q_bottom_c", (2, caps)), ("q_release_ref_c", (caps,)),
-                            ("q_release_gnd_c", (caps,))):
+        for name, shape in self._charge_shapes():
             value = np.asarray(getattr(self, name), float)
             out.append(np.ascontiguousarray(value if value.size else np.zeros(shape)))
         return tuple(out)

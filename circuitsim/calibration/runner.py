@@ -87,7 +87,7 @@ def plan_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> list[Task
     """Nominal tasks at every point; Monte Carlo batches (fit and held-out seed streams) at the MC point."""
     netlist = load_netlist(spec.netlist)
     technology = deck_technology(spec, technology)
-    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    tech_id = technology_id(technology)
     common = dict(block=spec.name, simulate=spec.simulate, netlist=str(netlist.path),
                   netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256)
     grid = tuple(spec.fit_grid) + tuple(spec.holdout_grid)
@@ -119,7 +119,7 @@ def plan_static_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -> li
         return []
     netlist = load_netlist(spec.netlist)
     technology = deck_technology(spec, technology)
-    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    tech_id = technology_id(technology)
     return [Task(block=spec.name, analysis=STATIC_ANALYSIS, simulate=spec.static, netlist=str(netlist.path),
                  netlist_sha256=netlist.sha256, technology=tech_id, technology_sha256=technology.sha256,
                  corner=c, temp_c=t, mismatch=False, inputs=tuple(spec.static_inputs))
@@ -137,7 +137,7 @@ def plan_transition_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -
         return []
     netlist = load_netlist(spec.netlist)
     technology = deck_technology(spec, technology)
-    tech_id = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+    tech_id = technology_id(technology)
     return [Task(block=spec.name, analysis=TRANSITIONS_ANALYSIS, simulate=spec.transitions,
                  netlist=str(netlist.path), netlist_sha256=netlist.sha256, technology=tech_id,
                  technology_sha256=technology.sha256, corner=c, temp_c=t, mismatch=False,
@@ -145,25 +145,35 @@ def plan_transition_tasks(spec: BlockSpec, technology: Technology, plan: Plan) -
             for c, t in plan.points]
 
 
-def static_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float,
-                             flag: str = "--static-only") -> str:
-    """The command that measures this artifact's static figures (``flag``: or another supplement) again,
-    from its committed fit."""
-    tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
-    parts = ["circuitsim calibrate", block, f"--technology {tech}"]
+def technology_id(technology: Technology) -> str:
+    """How tasks and commands name a technology: a shipped one by its name, any other by its file's path."""
+    return technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
+
+
+def _command_head(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> list[str]:
+    """``circuitsim calibrate BLOCK --technology T``, and the point when the plan is not the technology's."""
+    parts = ["circuitsim calibrate", block, f"--technology {technology_id(technology)}"]
     if tuple(plan.points) != tuple(technology.calibration_points):
         parts.append(f"--corners {corner} --temps {temp:g}")
-    return " ".join(parts + [flag])
+    return parts
+
+
+def supplement_reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float,
+                                 flag: str) -> str:
+    """The command that measures a supplement of this artifact again (``flag``: ``--static-only``,
+    ``--transitions-only``), from its committed fit."""
+    return " ".join(_command_head(block, technology, plan, corner, temp) + [flag])
 
 
 def _static_parts(spec: BlockSpec, technology: Technology, plan: Plan, corner: str, temp: float,
                   result: dict) -> tuple[dict, dict, dict]:
     """What a static result adds to an artifact: ``spice.npz`` arrays (``static_<key>``), ``energy.json``
     keys (:data:`STATIC_ENERGY_KEYS`) and the provenance record ``static``."""
-    arrays = {f"static_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
+    arrays = {f"{STATIC_ANALYSIS}_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
     energy = {"static_W": float(result["static_W"]), "leakage_W": float(result["leakage_W"]),
               "static_note": spec.static_note}
-    provenance = {"reproduce": static_reproduce_command(spec.name, technology, plan, corner, temp),
+    provenance = {"reproduce": supplement_reproduce_command(spec.name, technology, plan, corner, temp,
+                                                            "--static-only"),
                   "ngspice_version": str(result["ngspice_version"]), "date": run_date(),
                   "inputs": np.asarray(spec.static_inputs, float).tolist()}
     return arrays, energy, provenance
@@ -173,9 +183,9 @@ def _transition_parts(spec: BlockSpec, technology: Technology, plan: Plan, corne
                       result: dict) -> tuple[dict, dict, dict]:
     """What a transition-level result adds to an artifact: ``spice.npz`` arrays (``transitions_<key>``),
     nothing in ``energy.json``, the provenance record ``transitions``."""
-    arrays = {f"transitions_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
-    provenance = {"reproduce": static_reproduce_command(spec.name, technology, plan, corner, temp,
-                                                        "--transitions-only"),
+    arrays = {f"{TRANSITIONS_ANALYSIS}_{k}": np.asarray(v) for k, v in result.items() if k != "ngspice_version"}
+    provenance = {"reproduce": supplement_reproduce_command(spec.name, technology, plan, corner, temp,
+                                                            "--transitions-only"),
                   "ngspice_version": str(result["ngspice_version"]), "date": run_date(),
                   "edges": np.asarray(spec.transition_edges, float).tolist()}
     return arrays, {}, provenance
@@ -190,7 +200,11 @@ class Supplement:
     plan: Callable            # (spec, technology, plan) -> tasks
     parts: Callable           # (spec, technology, plan, corner, temp, result) -> (arrays, energy keys, record)
     energy_keys: tuple = ()   # what it adds to energy.json
-    prefix: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """Its arrays' prefix in ``spice.npz``."""
+        return f"{self.name}_"
 
     @property
     def flag(self) -> str:
@@ -199,21 +213,17 @@ class Supplement:
 
 SUPPLEMENTS = {
     STATIC_ANALYSIS: Supplement(STATIC_ANALYSIS, lambda spec: spec.static is not None, plan_static_tasks,
-                                _static_parts, STATIC_ENERGY_KEYS, "static_"),
+                                _static_parts, STATIC_ENERGY_KEYS),
     TRANSITIONS_ANALYSIS: Supplement(TRANSITIONS_ANALYSIS, lambda spec: spec.transitions is not None,
-                                     plan_transition_tasks, _transition_parts, (), "transitions_"),
+                                     plan_transition_tasks, _transition_parts),
 }
 
 
 def reproduce_command(block: str, technology: Technology, plan: Plan, corner: str, temp: float) -> str:
     """The command that makes this artifact again, spelled from the options that change results (block,
     technology, point, Monte Carlo samples, seed), never from options that do not (--quiet, --workers)."""
-    tech = technology.name if technology.source_path.parent.name == "technology" else str(technology.source_path)
-    parts = ["circuitsim calibrate", block, f"--technology {tech}"]
-    if tuple(plan.points) != tuple(technology.calibration_points):
-        parts.append(f"--corners {corner} --temps {temp:g}")
-    parts += [f"--mc {plan.mc_samples}", f"--seed {plan.seed}"]
-    return " ".join(parts)
+    parts = _command_head(block, technology, plan, corner, temp)
+    return " ".join(parts + [f"--mc {plan.mc_samples}", f"--seed {plan.seed}"])
 
 
 def _stack(results: list[dict]) -> dict:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from circuitsim.reports.figures import pyplot as _pyplot
+from circuitsim.reports.figures import save_figure
+
 
 def _fmt(value, spec):
     return "-" if value is None else format(value, spec)
@@ -69,15 +72,6 @@ def format_table(results: dict) -> str:
 #: 2-D grids drawn as heat maps need at least this many distinct values on each axis (fewer: one line
 #: per value of the second coordinate, e.g. the ternary comparator's low/high threshold).
 _HEATMAP_MIN_LEVELS = 4
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def point_label(point: str) -> str:
@@ -461,17 +455,10 @@ def transitions_figure(block: str, points: dict):
 def write_plots(results: dict, out_dir: Path, specs: dict) -> list[Path]:
     """Per block, ``<out_dir>/<block>/validation.png`` (:func:`validation_figure`) and, for a converter
     with measured code edges, ``transitions.png`` (:func:`transitions_figure`)."""
-    plt = _pyplot()
     written = []
     for block, points in results.items():
         folder = Path(out_dir) / block
-        folder.mkdir(parents=True, exist_ok=True)
-        figures = [("validation.png", validation_figure(block, points, specs[block]))]
+        written.append(save_figure(validation_figure(block, points, specs[block]), folder / "validation.png", dpi=110))
         if all("transitions" in rec for rec in points.values()):
-            figures.append(("transitions.png", transitions_figure(block, points)))
-        for name, fig in figures:
-            path = folder / name
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            written.append(path)
+            written.append(save_figure(transitions_figure(block, points), folder / "transitions.png", dpi=110))
     return written

@@ -1,7 +1,8 @@
 """SPICE calibration of the SAR ADC model (:mod:`circuitsim.blocks.sar_adc`) against ``netlists/sar_adc.cir``:
 the driver that runs one conversion in the transistor-level deck and reads its decision latches, residue
 and supply energies (:func:`simulate`); the fit of the model's parameters to those results
-(:func:`fit_attenuation`, :func:`fit`: top-plate parasitic, input-error LUT, energies, comparator offset σ);
+(:func:`fit_attenuation`, :func:`fit`: top-plate parasitic, input-error LUT, energies, the CDAC switch
+charges of :mod:`circuitsim.blocks.sar_adc_cdac`, comparator offset σ);
 the calibrated model at held-out points (:func:`validation_model`); the held-out design (inputs at bin
 centres, :data:`HOLDOUT_ALPHA`); the BlockSpecs ``SPEC_2B`` … ``SPEC_8B`` (``SPECS``) that ``circuitsim
 calibrate sar`` and ``circuitsim validate sar`` run; the idle (static) power at rest after a conversion
@@ -20,8 +21,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from circuitsim.blocks import sar_adc_transitions
+from circuitsim.blocks import sar_adc_cdac, sar_adc_transitions
 from circuitsim.calibration import adc_metrics
+from circuitsim.errors import CircuitsimError
 from circuitsim.blocks.sar_adc import (ARRAY_BITS, C_UNIT_MIM_1UM_F, SPICE_MC_BITS, SPICE_RESOLUTIONS, V_REF_V,
                                        SarAdcParams, SarInstance, convert, draw_instance, nominal_units,
                                        params_from_arrays)
@@ -56,9 +58,10 @@ def _code_centre_v(codes, n_bits: int) -> np.ndarray:
     return -V_REF_V + (np.asarray(codes, float) + 0.5) * (2 * V_REF_V / 2 ** n_bits)
 
 
-def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None) -> dict:
+def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None, charges: bool = False) -> dict:
     """One conversion of ``v_d`` (V) at ``n_bits`` in the loaded deck (``seed``: the Monte Carlo draw):
-    code, last residue, energies by supply."""
+    code, last residue, energies by supply; with ``charges`` also the CDAC switch charges of the same
+    transient (:func:`circuitsim.blocks.sar_adc_cdac.conversion_charges`, the deck's ammeters)."""
     from circuitsim.spice.analyses import apply_point, transient
     from circuitsim.spice.measure import supply_energy_J
 
@@ -66,7 +69,7 @@ def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None) -> 
     label = f"vd_v={v_d:g} n_bits={n_bits}" + (f" seed={seed}" if seed else "")
     vdd = session.deck_param("vdd_v")
     names = ([f"p{k}" for k in range(1, n_bits + 1)] + [f"n{k}" for k in range(1, n_bits + 1)] + ["xp", "xn"]
-             + [f"{s}#branch" for s in _SOURCES])
+             + [f"{s}#branch" for s in _SOURCES] + (sar_adc_cdac.ammeter_vectors(n_bits) if charges else []))
     w = transient(session, 5e-12, _window(n_bits)[1], names, max_step_s=20e-12, point=label)
     t = w["time_s"].to_numpy()
     code, bad = _read_decisions(t, [w[f"v_p{k}_V"].to_numpy() for k in range(1, n_bits + 1)],
@@ -75,28 +78,34 @@ def _convert_once(session, v_d: float, n_bits: int, seed: int | None = None) -> 
     e = {s: supply_energy_J(t, w[f"i_{s}_A"].to_numpy(), volts[s], _window(n_bits)) for s in _SOURCES}
     # the residue the last decision sees: top plates after N−1 switching steps, before the comparator fires
     t_res = SPICE_T0_S + n_bits * SPICE_T_CLK_S + 0.3e-9
-    return {"code": code, "undecided": len(bad),
-            "residue_V": float(np.interp(t_res, t, (w["v_xp_V"] - w["v_xn_V"]).to_numpy())),
-            "energy_cdac_J": e["vref"] + e["vcm"], "energy_comparator_J": e["vddc"],
-            "energy_logic_J": e["vddl"] + e["vclk"] + e["vstart"]}
+    out = {"code": code, "undecided": len(bad),
+           "residue_V": float(np.interp(t_res, t, (w["v_xp_V"] - w["v_xn_V"]).to_numpy())),
+           "energy_cdac_J": e["vref"] + e["vcm"], "energy_comparator_J": e["vddc"],
+           "energy_logic_J": e["vddl"] + e["vclk"] + e["vstart"]}
+    if charges:
+        out.update(sar_adc_cdac.conversion_charges(w, code, n_bits, SPICE_T0_S, SPICE_T_CLK_S))
+    return out
 
 
 def simulate(session, task) -> dict:
     """SPICE task: one conversion per input row (v_d, n_bits). Nominal: ``out_V`` (the code's bin centre on
     the ±V_ref scale), ``code``, ``residue_V`` (v(xp) − v(xn) before the last decision), energy per
     conversion by supply (CDAC = V_ref + V_cm sources; comparator; logic = sequencer, registers, drivers,
-    clock buffer) over one steady-state period, ``latency_s`` = (N + 1)·T, ``undecided`` decisions. Monte
-    Carlo: ``out_V``, ``code`` and ``undecided`` per sample (rows) and input (columns)."""
+    clock buffer) over one steady-state period, ``latency_s`` = (N + 1)·T, ``undecided`` decisions, and the
+    CDAC switch charges of the same transient (:data:`circuitsim.blocks.sar_adc_cdac.RECORD_KEYS`: per input
+    an array over caps 1 … 7, or the top-plate moves) that :func:`fit` takes the CDAC energy model's charges
+    from. Monte Carlo: ``out_V``, ``code`` and ``undecided`` per sample (rows) and input (columns)."""
     rows = np.asarray(task.inputs, float).reshape(-1, 2)
     keys = ("out_V", "code", "undecided") if task.seeds else (
         "out_V", "code", "undecided", "residue_V", "energy_J", "energy_cdac_J", "energy_comparator_J",
-        "energy_logic_J", "latency_s")
+        "energy_logic_J", "latency_s") + sar_adc_cdac.RECORD_KEYS
     seeds = task.seeds or (None,)
-    out = {k: np.empty((len(seeds), len(rows))) for k in keys}
+    out = {k: np.empty((len(seeds), len(rows)) + ((sar_adc_cdac.SWITCHED_CAPS,) if k in sar_adc_cdac.CAP_KEYS
+                                                  else ())) for k in keys}
     for s, seed in enumerate(seeds):
         for j, (v_d, n) in enumerate(rows):
             n = int(n)
-            r = _convert_once(session, v_d, n, seed)
+            r = _convert_once(session, v_d, n, seed, charges=not task.seeds)
             r["out_V"] = _code_centre_v(r["code"], n)
             r["energy_J"] = r["energy_cdac_J"] + r["energy_comparator_J"] + r["energy_logic_J"]
             r["latency_s"] = (n + 1) * SPICE_T_CLK_S
@@ -312,9 +321,11 @@ def _fit_offset_sigma(data, params: SarAdcParams, v_os: float) -> float:
 
 def fit(data):
     """Attenuation (→ top-plate parasitic) and offset from the residues on the fit grid; energies per
-    conversion from the fit grid: comparator per decision, logic per clock cycle, and the CDAC energy the
-    ideal-switch physics misses (switch junction charge) as a constant; offset σ from the 8-bit Monte
-    Carlo fit stream."""
+    conversion from the fit grid: comparator per decision, logic per clock cycle; the CDAC energy model's
+    switch charges (crowbar, bottom-plate parasitic, release and race of each switched cap) from the ammeter
+    charges of the fit-grid conversions (:func:`circuitsim.blocks.sar_adc_cdac.charges_from_conversions`),
+    never from the CDAC energy: no constant fitted to it (``e_cdac_extra_J`` = 0); offset σ from the 8-bit
+    Monte Carlo fit stream."""
     from circuitsim.calibration.contract import Fit
 
     nf = data.nominal_fit
@@ -327,22 +338,29 @@ def fit(data):
     error = nf["residue_V"] - (x + v_os - alpha * _dac_ideal_v(codes, n))
     array_f = 2 ** (ARRAY_BITS - 1) * C_UNIT_MIM_1UM_F
     c_par = max(array_f * (1 / alpha - 1), 0.0)
-    # legacy CDAC energy: N − 1 ideal switching steps + a constant (issue #14 item 3 replaces it with the switch
-    # charges of circuitsim.blocks.sar_adc_cdac once they are a calibration supplement)
+    missing = [k for k in sar_adc_cdac.RECORD_KEYS if k not in nf]
+    if missing:
+        raise CircuitsimError(f"{data.block} at {data.corner} {data.temp_c:g} C: the SPICE data hold no CDAC switch "
+                              f"charges ({', '.join(missing)}; made before netlists/sar_adc.cir had its switch "
+                              f"ammeters); recalibrate: circuitsim calibrate {data.block}")
+    # the switch charges from the fit-grid conversions that decided every bit (an undecided one switched no cap)
+    decided = np.asarray(nf["undecided"]) == 0
+    charges = sar_adc_cdac.charges_from_conversions(codes[decided], n, {k: np.asarray(nf[k])[decided] for k in
+                                                                        sar_adc_cdac.RECORD_KEYS}, c_par)
     base = SarAdcParams(n_bits=n, v_ref_v=V_REF_V, array_bits=ARRAY_BITS, c_parasitic_f=c_par,
-                        input_error_lut=(tuple(x), tuple(error)), last_cap_switches=False)
+                        input_error_lut=(tuple(x), tuple(error)), **sar_adc_cdac.params_fields(charges))
     e_cdac_model = _model_energy_parts(base, x)
     e_cmp = float(np.mean(nf["energy_comparator_J"]) / n)
     e_logic = float(np.mean(nf["energy_logic_J"]) / (n + 1))
-    e_extra = float(np.mean(nf["energy_cdac_J"] - e_cdac_model))
     sigma_os = 0.0  # no Monte Carlo at this resolution: see calibrated_params for the 8-bit figure
     if data.mc_fit is not None:
         sigma_os = _fit_offset_sigma(data, replace(base, sigma_unit=SIGMA_UNIT_MEASURED), v_os)
     arrays = {"n_bits": np.array(n), "alpha": np.array(alpha), "v_os_V": np.array(v_os),
               "lut_v_d_V": x, "lut_input_error_V": error,
               "c_parasitic_F": np.array(c_par), "e_comparator_J": np.array(e_cmp),
-              "e_logic_per_cycle_J": np.array(e_logic), "e_cdac_extra_J": np.array(e_extra),
-              "sigma_unit": np.array(SIGMA_UNIT_MEASURED), "offset_sigma_V": np.array(sigma_os)}
+              "e_logic_per_cycle_J": np.array(e_logic), "e_cdac_extra_J": np.array(0.0),
+              "sigma_unit": np.array(SIGMA_UNIT_MEASURED), "offset_sigma_V": np.array(sigma_os),
+              **sar_adc_cdac.model_arrays(charges)}
     undecided = [[float(v), int(k)] for v, k in zip(data.fit_x[:, 0], nf["undecided"]) if k] + \
         [[float(v), int(k)] for v, k in zip(data.holdout_x[:, 0], data.nominal_holdout["undecided"]) if k]
     notes = {"energy": f"{n}-bit conversion: CDAC (V_ref + V_cm sources) + StrongARM comparator + transistor-"
@@ -352,7 +370,12 @@ def fit(data):
              "alpha": alpha, "v_os_V": v_os, "c_parasitic_F": c_par,
              "input_error_max_abs_V": float(np.max(np.abs(error))),
              "e_comparator_per_decision_J": e_cmp, "e_logic_per_cycle_J": e_logic,
-             "e_cdac_extra_J": e_extra,
+             "cdac": "CDAC energy = ideal charge redistribution of min(N, 7) switched caps + the switches' charges "
+                     "read on the deck's ammeters at the fit-grid conversions (make-before-break crowbar, V_ref-side "
+                     "bottom-plate parasitic, release and race in the sampling cycle; circuitsim.blocks.sar_adc_cdac); "
+                     "no fitted CDAC constant",
+             "race_ref": charges["race_ref"], "race_gnd": charges["race_gnd"],
+             "cdac_fit_grid_max_abs_error": float(np.max(np.abs(e_cdac_model / nf["energy_cdac_J"] - 1))),
              "energy_split_J": {"cdac": float(np.mean(nf["energy_cdac_J"])),
                                 "comparator": float(np.mean(nf["energy_comparator_J"])),
                                 "logic": float(np.mean(nf["energy_logic_J"]))},

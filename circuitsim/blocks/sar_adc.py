@@ -543,7 +543,8 @@ def load_arrays(n_bits: int, point: OperatingPoint = NOMINAL, store: ArtifactSto
 def calibrated_params(n_bits, point: OperatingPoint = NOMINAL, store: ArtifactStore | None = None,
                       **overrides) -> SarAdcParams:
     """The SPICE-calibrated converter at one resolution and operating point: top-plate parasitic, comparator
-    energy per decision, logic energy per cycle and the CDAC's switch-parasitic energy of ``sar_adc_<N>b``;
+    energy per decision, logic energy per cycle and the CDAC's switch charges (or, in a legacy artifact, its
+    fitted switch-parasitic constant) of ``sar_adc_<N>b``;
     unit-cap σ and comparator offset σ of the 8-bit Monte Carlo point (the technology's nominal point, the
     same hardware at every resolution); comparator noise :data:`COMPARATOR_NOISE_V` (estimate); kT/C on at
     the point's temperature. The 1.5-bit (ternary) mode takes the 2-bit calibration's comparator and logic
@@ -577,8 +578,9 @@ def _ternary_comparator(point: OperatingPoint, store: ArtifactStore) -> dict:
 CALIBRATED_NOTE = (
     "Every figure from the SPICE calibration of netlists/sar_adc.cir (transistor-level 8-bit SAR: MIM CDAC, "
     "StrongARM comparator, TSPC sequencer + latch SAR logic; sky130 tt 27 C; `circuitsim calibrate sar`): "
-    "top-plate parasitic, comparator energy per decision, logic energy per cycle, CDAC switch-parasitic energy "
-    "per resolution (artifacts calibration/sky130/tt_27C/sar_adc_<N>b); unit-cap sigma measured with "
+    "top-plate parasitic, comparator energy per decision, logic energy per cycle, CDAC switch charges read on the "
+    "deck's ammeters (crowbar, bottom-plate parasitic, release and race; no fitted CDAC constant) per resolution "
+    "(artifacts calibration/sky130/tt_27C/sar_adc_<N>b); unit-cap sigma measured with "
     "netlists/sar_adc_cdac_unit.cir; comparator offset sigma fitted to the 8-bit Monte Carlo code spread. "
     "Comparator noise 0.5 mV rms is an ESTIMATE (no device noise in ngspice transients). The 1.5-bit mode "
     "uses the ternary block's calibrated comparator (two 2T cells: energy averaged over the codes, offset "
